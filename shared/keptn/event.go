@@ -1,0 +1,132 @@
+package keptn
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+)
+
+// Keptn's CloudEvents extension attributes.
+const (
+	ExtContext     = "shkeptncontext"
+	ExtTriggeredID = "triggeredid"
+	ExtGitCommitID = "gitcommitid"
+	ExtSpecVersion = "shkeptnspecversion"
+)
+
+// SpecVersion is the Keptn spec version Slipway speaks.
+const SpecVersion = "0.2.4"
+
+// ControlPlaneSource is the source of events the control plane emits; Keptn
+// clients and tests look for it.
+const ControlPlaneSource = "shipyard-controller"
+
+// Ext returns a string extension of e ("" when absent).
+func Ext(e event.Event, name string) string {
+	v, ok := e.Extensions()[name]
+	if !ok {
+		return ""
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return fmt.Sprint(v)
+}
+
+// Context returns e's shkeptncontext.
+func Context(e event.Event) string { return Ext(e, ExtContext) }
+
+// TriggeredID returns e's triggeredid.
+func TriggeredID(e event.Event) string { return Ext(e, ExtTriggeredID) }
+
+// GitCommitID returns e's gitcommitid.
+func GitCommitID(e event.Event) string { return Ext(e, ExtGitCommitID) }
+
+// Meta is what identifies a Keptn event besides its type and data.
+type Meta struct {
+	ID          string
+	Source      string
+	Time        time.Time
+	Context     string
+	TriggeredID string
+	GitCommitID string
+}
+
+// NewEvent builds a Keptn CloudEvent with a JSON data payload.
+func NewEvent(typ string, m Meta, data any) (event.Event, error) {
+	e := event.New()
+	e.SetID(m.ID)
+	e.SetType(typ)
+	e.SetSource(m.Source)
+	e.SetTime(m.Time.UTC())
+	e.SetExtension(ExtContext, m.Context)
+	e.SetExtension(ExtSpecVersion, SpecVersion)
+	if m.TriggeredID != "" {
+		e.SetExtension(ExtTriggeredID, m.TriggeredID)
+	}
+	if m.GitCommitID != "" {
+		e.SetExtension(ExtGitCommitID, m.GitCommitID)
+	}
+	if err := e.SetData(event.ApplicationJSON, data); err != nil {
+		return event.Event{}, fmt.Errorf("encode data of %s: %w", typ, err)
+	}
+	return e, nil
+}
+
+// DecodeData decodes e's data into the common block and the full map.
+func DecodeData(e event.Event) (Data, map[string]any, error) {
+	var d Data
+	m := map[string]any{}
+	raw := e.Data()
+	if len(raw) == 0 {
+		return d, m, nil
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return d, nil, fmt.Errorf("event %s: data is not a JSON object: %w", e.ID(), err)
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return d, nil, fmt.Errorf("event %s: data: %w", e.ID(), err)
+	}
+	return d, m, nil
+}
+
+// Respond builds a response (.started/.status.changed/.finished) to a
+// .triggered event the way Keptn's SDK does: same context, gitcommitid and
+// project/stage/service/labels, triggeredid set to the triggering event's id.
+// status/result/message and payload (under data.<task>) are optional.
+func Respond(triggered event.Event, kind Kind, m Meta, d Data, payload any) (event.Event, error) {
+	t, err := ParseType(triggered.Type())
+	if err != nil {
+		return event.Event{}, err
+	}
+	if !t.IsTask() {
+		return event.Event{}, fmt.Errorf("respond to %s: not a task event", triggered.Type())
+	}
+	in, _, err := DecodeData(triggered)
+	if err != nil {
+		return event.Event{}, err
+	}
+	d.Project, d.Stage, d.Service = in.Project, in.Stage, in.Service
+	labels := map[string]string{}
+	for k, v := range d.Labels {
+		labels[k] = v
+	}
+	for k, v := range in.Labels { // responders may add labels, never change them
+		labels[k] = v
+	}
+	if len(labels) > 0 {
+		d.Labels = labels
+	}
+	body := map[string]any{}
+	raw, _ := json.Marshal(d)
+	_ = json.Unmarshal(raw, &body)
+	if payload != nil {
+		body[t.Task] = payload
+	}
+	m.Context = Context(triggered)
+	m.TriggeredID = triggered.ID()
+	m.GitCommitID = GitCommitID(triggered)
+	return NewEvent(TaskType(t.Task, kind), m, body)
+}
