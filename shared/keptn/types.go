@@ -19,6 +19,9 @@ const (
 	KindStatusChanged Kind = "status.changed"
 	KindFinished      Kind = "finished"
 	KindInvalidated   Kind = "invalidated"
+	// KindAborted is Slipway's notification that tells executors to stop a
+	// task (its triggeredid names the task's .triggered); not part of Keptn v1.
+	KindAborted Kind = "aborted"
 )
 
 // Type is a parsed Keptn event type. A task event has Task set

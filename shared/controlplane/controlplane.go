@@ -1,0 +1,351 @@
+// Package controlplane runs the engine on the store: one transaction per
+// incoming event, outgoing events written to an outbox in that transaction
+// and published after it commits, and a sweeper for timers and unconfirmed
+// outbox entries. It is the body of the control-plane function and of the
+// local runtime's control plane.
+package controlplane
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/engine"
+	"github.com/slipwayhq/slipway/shared/keptn"
+	"github.com/slipwayhq/slipway/shared/shipyard"
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// Publisher sends events to the broker; nil error means the broker accepted.
+type Publisher interface {
+	Publish(ctx context.Context, e event.Event) error
+}
+
+// Shipyards returns a project's shipyard.
+type Shipyards interface {
+	Shipyard(ctx context.Context, project string) (*shipyard.Shipyard, error)
+}
+
+// ErrInvalid marks events that can never be applied: answer 400, no retry.
+var ErrInvalid = engine.ErrInvalidEvent
+
+// ErrUnknownProject is returned by Shipyards for projects that do not exist.
+var ErrUnknownProject = errors.New("project not found")
+
+// Service is the control plane.
+type Service struct {
+	store     store.Store
+	pub       Publisher
+	eng       *engine.Engine
+	shipyards Shipyards
+	now       func() time.Time
+	log       *zap.Logger
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock replaces time.Now (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger sets the logger.
+func WithLogger(l *zap.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithShipyards replaces the default shipyard source (the project resource
+// shipyard.yaml in the store).
+func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards = y } }
+
+// New returns a control plane on st publishing through pub.
+func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
+	s := &Service{store: st, pub: pub, eng: eng, now: time.Now, log: zap.NewNop()}
+	s.shipyards = StoreShipyards{Store: st}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// StoreShipyards reads shipyard.yaml from the project's resources.
+type StoreShipyards struct{ Store store.Store }
+
+// Shipyard implements Shipyards.
+func (y StoreShipyards) Shipyard(ctx context.Context, project string) (*shipyard.Shipyard, error) {
+	res, err := y.Store.GetResource(ctx, project, "", "", "shipyard.yaml")
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %s", ErrUnknownProject, project)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load shipyard of %s: %w", project, err)
+	}
+	return shipyard.Parse(res.Content)
+}
+
+// PingType is the type of PingSource events (the sweeper tick).
+const PingType = "dev.knative.sources.ping"
+
+// Handle applies one incoming event. Events that are not the control plane's
+// are ignored. Errors wrapping ErrInvalid are permanent; others are transient.
+func (s *Service) Handle(ctx context.Context, ev event.Event) error {
+	if ev.Type() == PingType {
+		_, err := s.Sweep(ctx)
+		return err
+	}
+	t, err := keptn.ParseType(ev.Type())
+	if err != nil {
+		return nil
+	}
+	switch {
+	case t.IsSequence() && t.Kind == keptn.KindTriggered:
+		return s.trigger(ctx, ev)
+	case t.IsTask() && (t.Kind == keptn.KindStarted || t.Kind == keptn.KindFinished):
+		return s.taskEvent(ctx, ev)
+	}
+	return nil
+}
+
+func (s *Service) trigger(ctx context.Context, ev event.Event) error {
+	d, _, err := keptn.DecodeData(ev)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if d.Project == "" || d.Stage == "" || d.Service == "" {
+		return fmt.Errorf("%w: %s %s lacks data.project, data.stage or data.service", ErrInvalid, ev.Type(), ev.ID())
+	}
+	sy, syErr := s.shipyards.Shipyard(ctx, d.Project)
+	if syErr != nil && !errors.Is(syErr, ErrUnknownProject) && !errors.Is(syErr, shipyard.ErrInvalid) {
+		return syErr // transient: let the broker retry
+	}
+	now := s.now()
+	var touched []*engine.Run
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		u := newUnit(tx, s.eng)
+		touched = nil
+		if r, err := u.Run(engine.RunID(d.Project, ev.ID())); err == nil {
+			touched = []*engine.Run{r} // redelivery: publish what is still unconfirmed
+			return nil
+		} else if !errors.Is(err, engine.ErrNotFound) {
+			return err
+		}
+		cc, err := u.control(d.Project, keptn.Context(ev))
+		if err != nil {
+			return err
+		}
+		r, err := s.eng.Trigger(u, engine.TriggerInput{Event: ev, Shipyard: sy, ShipyardErr: syErr,
+			Paused: cc.IsPaused(d.Stage)}, now)
+		if err != nil {
+			return err
+		}
+		u.add(r)
+		touched, err = u.flush()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s %s: %w", ev.Type(), ev.ID(), err)
+	}
+	s.log.Info("sequence triggered", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
+		zap.String("type", ev.Type()))
+	return s.publish(ctx, touched)
+}
+
+func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
+	d, _, err := keptn.DecodeData(ev)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	tid := keptn.TriggeredID(ev)
+	if d.Project == "" || d.Stage == "" || d.Service == "" || tid == "" {
+		return fmt.Errorf("%w: %s %s lacks data.project, data.stage, data.service or triggeredid", ErrInvalid, ev.Type(), ev.ID())
+	}
+	now := s.now()
+	var touched []*engine.Run
+	var outcome error
+	err = s.store.Update(ctx, func(tx store.Tx) error {
+		u := newUnit(tx, s.eng)
+		touched, outcome = nil, nil
+		rec, err := tx.RunByTask(d.Project, tid)
+		if errors.Is(err, store.ErrNotFound) {
+			outcome = engine.ErrStale
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		r, err := u.adopt(rec)
+		if err != nil {
+			return err
+		}
+		switch err := s.eng.TaskEvent(u, r, ev, now); {
+		case errors.Is(err, engine.ErrDuplicate):
+			touched, outcome = []*engine.Run{r}, err
+			return nil
+		case errors.Is(err, engine.ErrStale):
+			outcome = err
+			return nil
+		case err != nil:
+			return err
+		}
+		touched, err = u.flush()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("apply %s %s: %w", ev.Type(), ev.ID(), err)
+	}
+	if errors.Is(outcome, engine.ErrStale) {
+		s.log.Info("task event ignored: no open task", zap.String("event", ev.ID()), zap.String("type", ev.Type()),
+			zap.String("triggeredid", tid))
+		return nil
+	}
+	s.log.Info("task event applied", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
+		zap.String("type", ev.Type()), zap.Bool("duplicate", outcome != nil))
+	return s.publish(ctx, touched)
+}
+
+// Control applies abort, pause or resume to the runs of a keptnContext (all
+// stages, or one). Unknown actions change nothing.
+func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Action, stage string) error {
+	if a != engine.Abort && a != engine.Pause && a != engine.Resume {
+		return nil
+	}
+	now := s.now()
+	var touched []*engine.Run
+	err := s.store.Update(ctx, func(tx store.Tx) error {
+		u := newUnit(tx, s.eng)
+		cc, err := u.control(project, kctx)
+		if err != nil {
+			return err
+		}
+		cc.Apply(a, stage)
+		recs, err := tx.RunsByContext(project, kctx)
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			if stage != "" && rec.Stage != stage {
+				continue
+			}
+			r, err := u.adopt(rec)
+			if err != nil {
+				return err
+			}
+			if err := s.eng.Control(u, r, a, now); err != nil {
+				return err
+			}
+		}
+		touched, err = u.flush()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s context %s: %w", a, kctx, err)
+	}
+	s.log.Info("sequence control", zap.String("keptnContext", kctx), zap.String("action", string(a)), zap.String("stage", stage))
+	return s.publish(ctx, touched)
+}
+
+// Sweep fires due timers and republishes unconfirmed outbox entries. It
+// returns how many runs it visited.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	now := s.now()
+	ids, err := s.store.DueRuns(ctx, now, 200)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	var firstErr error
+	for _, id := range ids {
+		var touched []*engine.Run
+		err := s.store.Update(ctx, func(tx store.Tx) error {
+			u := newUnit(tx, s.eng)
+			r, err := u.Run(id)
+			if errors.Is(err, engine.ErrNotFound) {
+				touched = nil
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if err := s.eng.Tick(u, r, now); err != nil {
+				return err
+			}
+			touched, err = u.flush()
+			if err == nil && !containsRun(touched, r) {
+				touched = append(touched, r) // still publish its unconfirmed entries
+			}
+			return err
+		})
+		if err == nil {
+			err = s.publish(ctx, touched)
+		}
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("sweep run %s: %w", id, err)
+		}
+	}
+	return len(ids), firstErr
+}
+
+func containsRun(rs []*engine.Run, r *engine.Run) bool {
+	for _, x := range rs {
+		if x.ID == r.ID {
+			return true
+		}
+	}
+	return false
+}
+
+// publish sends the outbox entries of the runs, then confirms them. A failed
+// send returns an error so the broker redelivers the incoming event, whose
+// replay republishes; the sweeper covers crashes in between.
+func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
+	for _, r := range runs {
+		if len(r.Outbox) == 0 {
+			continue
+		}
+		for _, o := range r.Outbox {
+			var ev event.Event
+			if err := json.Unmarshal(o.Event, &ev); err != nil {
+				return fmt.Errorf("decode outbox entry %s of run %s: %w", o.ID, r.ID, err)
+			}
+			if err := s.pub.Publish(ctx, ev); err != nil {
+				return err
+			}
+		}
+		if err := s.ack(ctx, r.ID, r.Outbox[len(r.Outbox)-1].Seq); err != nil {
+			// The events are out; an unconfirmed entry is only sent again.
+			s.log.Warn("outbox confirmation failed", zap.String("run", r.ID), zap.Error(err))
+		}
+	}
+	return nil
+}
+
+// ack drops outbox entries up to seq from the run.
+func (s *Service) ack(ctx context.Context, runID string, seq int64) error {
+	return s.store.Update(ctx, func(tx store.Tx) error {
+		rec, err := tx.GetRun(runID)
+		if err != nil {
+			return err
+		}
+		var r engine.Run
+		if err := json.Unmarshal(rec.Body, &r); err != nil {
+			return fmt.Errorf("decode run %s: %w", runID, err)
+		}
+		n := 0
+		for n < len(r.Outbox) && r.Outbox[n].Seq <= seq {
+			n++
+		}
+		if n == 0 {
+			return nil
+		}
+		r.Outbox = r.Outbox[n:]
+		if len(r.Outbox) == 0 {
+			r.Outbox = nil
+		}
+		body, err := json.Marshal(&r)
+		if err != nil {
+			return fmt.Errorf("encode run %s: %w", runID, err)
+		}
+		return tx.PutRun(record(s.eng, &r, body))
+	})
+}

@@ -1,0 +1,180 @@
+package controlplane
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/slipwayhq/slipway/shared/engine"
+	"github.com/slipwayhq/slipway/shared/keptn"
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// unit is the engine's World on one store transaction: it loads each
+// document once, hands the engine pointers, and on flush writes back only
+// the documents whose encoding changed.
+type unit struct {
+	tx    store.Tx
+	eng   *engine.Engine
+	runs  map[string]*loaded[engine.Run]
+	order []string // run ids in load order, for deterministic writes
+	lanes map[engine.LaneKey]*loaded[engine.Lane]
+	ctxs  map[[2]string]*loaded[engine.ContextControl]
+}
+
+type loaded[T any] struct {
+	v    *T
+	orig []byte // nil for new documents
+}
+
+func newUnit(tx store.Tx, eng *engine.Engine) *unit {
+	return &unit{tx: tx, eng: eng, runs: map[string]*loaded[engine.Run]{},
+		lanes: map[engine.LaneKey]*loaded[engine.Lane]{}, ctxs: map[[2]string]*loaded[engine.ContextControl]{}}
+}
+
+// Run implements engine.World.
+func (u *unit) Run(id string) (*engine.Run, error) {
+	if l, ok := u.runs[id]; ok {
+		return l.v, nil
+	}
+	rec, err := u.tx.GetRun(id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, engine.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u.adopt(rec)
+}
+
+// adopt registers a run record read by a query.
+func (u *unit) adopt(rec *store.Run) (*engine.Run, error) {
+	if l, ok := u.runs[rec.ID]; ok {
+		return l.v, nil
+	}
+	var r engine.Run
+	if err := json.Unmarshal(rec.Body, &r); err != nil {
+		return nil, fmt.Errorf("decode run %s: %w", rec.ID, err)
+	}
+	u.runs[rec.ID] = &loaded[engine.Run]{v: &r, orig: rec.Body}
+	u.order = append(u.order, rec.ID)
+	return &r, nil
+}
+
+// add registers a new run.
+func (u *unit) add(r *engine.Run) {
+	u.runs[r.ID] = &loaded[engine.Run]{v: r}
+	u.order = append(u.order, r.ID)
+}
+
+// Lane implements engine.World.
+func (u *unit) Lane(k engine.LaneKey) (*engine.Lane, error) {
+	if l, ok := u.lanes[k]; ok {
+		return l.v, nil
+	}
+	l := &loaded[engine.Lane]{v: &engine.Lane{}}
+	rec, err := u.tx.GetLane(store.LaneKey(k))
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(rec.Body, l.v); err != nil {
+			return nil, fmt.Errorf("decode lane %v: %w", k, err)
+		}
+		l.orig = rec.Body
+	}
+	u.lanes[k] = l
+	return l.v, nil
+}
+
+func (u *unit) control(project, kctx string) (*engine.ContextControl, error) {
+	k := [2]string{project, kctx}
+	if l, ok := u.ctxs[k]; ok {
+		return l.v, nil
+	}
+	l := &loaded[engine.ContextControl]{v: &engine.ContextControl{}}
+	rec, err := u.tx.GetContext(project, kctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		if err := json.Unmarshal(rec.Body, l.v); err != nil {
+			return nil, fmt.Errorf("decode context %s: %w", kctx, err)
+		}
+		l.orig = rec.Body
+	}
+	u.ctxs[k] = l
+	return l.v, nil
+}
+
+// flush writes changed documents and returns the runs that were written.
+func (u *unit) flush() ([]*engine.Run, error) {
+	var written []*engine.Run
+	for _, id := range u.order {
+		l := u.runs[id]
+		body, err := json.Marshal(l.v)
+		if err != nil {
+			return nil, fmt.Errorf("encode run %s: %w", id, err)
+		}
+		if l.orig != nil && bytes.Equal(body, l.orig) {
+			continue
+		}
+		if err := u.tx.PutRun(record(u.eng, l.v, body)); err != nil {
+			return nil, err
+		}
+		written = append(written, l.v)
+	}
+	for k, l := range u.lanes {
+		body, err := json.Marshal(l.v)
+		if err != nil {
+			return nil, fmt.Errorf("encode lane %v: %w", k, err)
+		}
+		if l.orig != nil && bytes.Equal(body, l.orig) {
+			continue
+		}
+		if l.v.Empty() {
+			if l.orig != nil {
+				if err := u.tx.DeleteLane(store.LaneKey(k)); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
+		if err := u.tx.PutLane(&store.Lane{Key: store.LaneKey(k), Body: body}); err != nil {
+			return nil, err
+		}
+	}
+	for k, l := range u.ctxs {
+		body, err := json.Marshal(l.v)
+		if err != nil {
+			return nil, fmt.Errorf("encode context %s: %w", k[1], err)
+		}
+		if l.orig != nil && bytes.Equal(body, l.orig) {
+			continue
+		}
+		if err := u.tx.PutContext(&store.Context{Project: k[0], KeptnContext: k[1], Body: body}); err != nil {
+			return nil, err
+		}
+	}
+	return written, nil
+}
+
+// record derives a run's store record: the index fields queries use.
+func record(eng *engine.Engine, r *engine.Run, body []byte) *store.Run {
+	rec := &store.Run{ID: r.ID, Project: r.Scope.Project, Stage: r.Scope.Stage, Service: r.Scope.Service,
+		Sequence: r.Sequence.Name, KeptnContext: r.Scope.KeptnContext, State: string(r.Status.State),
+		TriggeredAt: r.TriggeredAt, Due: eng.Due(r), Body: body}
+	if ct := r.OpenTask(); ct != nil {
+		rec.TaskTriggeredID = ct.TriggeredID
+		rec.OpenType = keptn.TaskType(ct.Name, keptn.KindTriggered)
+		rec.OpenSince = ct.SentAt
+	}
+	if !rec.Due.IsZero() {
+		rec.Due = rec.Due.Truncate(time.Millisecond)
+	}
+	return rec
+}
