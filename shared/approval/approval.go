@@ -29,13 +29,17 @@ func Decide(result keptn.Result, pass, warning string) (keptn.Result, bool) {
 	case keptn.ResultFail:
 		return keptn.ResultFail, true
 	case keptn.ResultPass:
-		return keptn.ResultPass, pass == Automatic
+		if pass == Automatic {
+			return keptn.ResultPass, true
+		}
 	case keptn.ResultWarning:
-		return keptn.ResultPass, warning == Automatic
-	default:
-		return "", false
+		if warning == Automatic {
+			return keptn.ResultPass, true
+		}
 	}
+	return "", false
 }
+
 
 // Respond builds the responses to an approval.triggered event. ids derives
 // deterministic event ids so a redelivered trigger yields the same events.

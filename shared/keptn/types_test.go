@@ -1,0 +1,75 @@
+package keptn
+
+import (
+	"testing"
+	"time"
+)
+
+func TestParseType(t *testing.T) {
+	tests := map[string]struct {
+		in   string
+		want Type
+		err  bool
+	}{
+		"task triggered": {in: "sh.keptn.event.deployment.triggered", want: Type{Task: "deployment", Kind: KindTriggered}},
+		"task finished":  {in: "sh.keptn.event.get-action.finished", want: Type{Task: "get-action", Kind: KindFinished}},
+		"status.changed": {in: "sh.keptn.event.test.status.changed", want: Type{Task: "test", Kind: KindStatusChanged}},
+		"sequence":       {in: "sh.keptn.event.dev.delivery.triggered", want: Type{Stage: "dev", Sequence: "delivery", Kind: KindTriggered}},
+		"project.create": {in: "sh.keptn.event.project.create.finished", want: Type{Stage: "project", Sequence: "create", Kind: KindFinished}},
+		"aborted":        {in: "sh.keptn.event.test.aborted", want: Type{Task: "test", Kind: KindAborted}},
+		"not keptn":      {in: "dev.knative.sources.ping", err: true},
+		"too short":      {in: "sh.keptn.event.x", err: true},
+		"too long":       {in: "sh.keptn.event.a.b.c.d", err: true},
+		"empty segment":  {in: "sh.keptn.event..triggered", err: true},
+		"legacy problem": {in: "sh.keptn.events.problem", err: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			got, err := ParseType(tc.in)
+			if (err != nil) != tc.err {
+				t.Fatalf("err = %v", err)
+			}
+			if err == nil && (got != tc.want || got.String() != tc.in) {
+				t.Fatalf("got %+v (%s)", got, got.String())
+			}
+		})
+	}
+}
+
+func TestRespondKeepsLabelsAndCorrelation(t *testing.T) {
+	trig, err := NewEvent(TaskType("test", KindTriggered), Meta{ID: "t", Source: "sc", Time: time.Now(), Context: "c", GitCommitID: "g"},
+		map[string]any{"project": "p", "stage": "s", "service": "x", "labels": map[string]any{"a": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin, err := Respond(trig, KindFinished, Meta{ID: "f", Source: "ex", Time: time.Now()},
+		Data{Status: StatusSucceeded, Result: ResultPass, Labels: map[string]string{"a": "changed", "b": "2"}}, map[string]any{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, m, _ := DecodeData(fin)
+	if TriggeredID(fin) != "t" || Context(fin) != "c" || GitCommitID(fin) != "g" || fin.Type() != "sh.keptn.event.test.finished" {
+		t.Fatalf("correlation lost: %v", fin)
+	}
+	if d.Labels["a"] != "1" || d.Labels["b"] != "2" || d.Project != "p" || m["test"] == nil {
+		t.Fatalf("data = %+v %v", d, m)
+	}
+}
+
+func FuzzParseType(f *testing.F) {
+	for _, s := range []string{"sh.keptn.event.a.triggered", "sh.keptn.event.a.b.finished", "sh.keptn.event.t.status.changed", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ty, err := ParseType(s)
+		if err != nil {
+			return
+		}
+		if ty.String() != s {
+			t.Fatalf("round trip %q -> %q", s, ty.String())
+		}
+		if ty.IsTask() == ty.IsSequence() {
+			t.Fatalf("%q is both or neither task and sequence", s)
+		}
+	})
+}
