@@ -40,7 +40,6 @@ func Decide(result keptn.Result, pass, warning string) (keptn.Result, bool) {
 	return "", false
 }
 
-
 // Respond builds the responses to an approval.triggered event. ids derives
 // deterministic event ids so a redelivered trigger yields the same events.
 func Respond(triggered event.Event, now time.Time, ids func(parts ...string) string) ([]event.Event, error) {

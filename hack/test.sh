@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test of every module: vet, the race detector, the Firestore
+# emulator for the Firestore driver (started here unless
+# FIRESTORE_EMULATOR_HOST is set), deno from npm for the task runner, and a
+# short run of every fuzz target. Usage: ./hack/test.sh   (FUZZTIME=5s default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+fuzztime=${FUZZTIME:-5s}
+
+if [[ -z "${FIRESTORE_EMULATOR_HOST:-}" ]]; then
+  eval "$(./hack/emulator.sh start)"
+  trap './hack/emulator.sh stop >/dev/null 2>&1 || true' EXIT
+fi
+echo "firestore emulator: $FIRESTORE_EMULATOR_HOST"
+SLIPWAY_DENO="$(./hack/deno/install.sh)"
+export SLIPWAY_DENO
+echo "deno: $SLIPWAY_DENO"
+
+# Every module of the repository: the root and each directory with a go.mod.
+mapfile -t modules < <(find . -name go.mod -not -path '*/node_modules/*' -not -path '*/.func/*' -printf '%h\n' | sort)
+
+unformatted=$(gofmt -l $(git ls-files '*.go'))
+if [[ -n "$unformatted" ]]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+
+for m in "${modules[@]}"; do
+  echo "=== module $m"
+  (cd "$m" && go vet ./... && go test -race -count=1 -timeout 20m ./...)
+done
+
+# Fuzz targets run briefly so regressions in the parsers show up in CI.
+while IFS=: read -r file name; do
+  dir=$(dirname "$file")
+  mod=$dir
+  while [[ ! -f "$mod/go.mod" ]]; do mod=$(dirname "$mod"); done
+  rel=${dir#"$mod"}
+  echo "=== fuzz $name in $dir ($fuzztime)"
+  (cd "$mod" && go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" ".${rel}")
+done < <(git ls-files '*_test.go' | xargs grep -l '^func Fuzz' | while read -r f; do
+  grep -oP '^func \KFuzz\w+' "$f" | sed "s|^|$f:|"; done)
+echo "all tests passed"

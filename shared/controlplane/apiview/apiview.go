@@ -1,0 +1,87 @@
+// Package apiview serves the REST API's view of sequences (api.Sequences)
+// from the control plane, so that neither package imports the other.
+package apiview
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/controlplane"
+	"github.com/slipwayhq/slipway/shared/engine"
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// Sequences implements api.Sequences.
+type Sequences struct{ CP *controlplane.Service }
+
+var _ api.Sequences = Sequences{}
+
+// States implements api.Sequences.
+func (s Sequences) States(ctx context.Context, project string, f api.StateFilter) ([]json.RawMessage, int, error) {
+	views, err := s.CP.Contexts(ctx, project, f.KeptnContexts)
+	if err != nil {
+		return nil, 0, err
+	}
+	var kept []engine.SequenceState
+	for _, v := range views {
+		switch {
+		case f.Name != "" && v.Name != f.Name,
+			f.State != "" && v.State != f.State,
+			!f.FromTime.IsZero() && !v.Time.After(f.FromTime),
+			!f.BeforeTime.IsZero() && !v.Time.Before(f.BeforeTime):
+			continue
+		}
+		kept = append(kept, v)
+	}
+	total := len(kept)
+	if f.NextPageKey > 0 {
+		if f.NextPageKey >= len(kept) {
+			kept = nil
+		} else {
+			kept = kept[f.NextPageKey:]
+		}
+	}
+	if f.PageSize > 0 && len(kept) > f.PageSize {
+		kept = kept[:f.PageSize]
+	}
+	out := make([]json.RawMessage, 0, len(kept))
+	for _, v := range kept {
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, 0, fmt.Errorf("encode sequence state: %w", err)
+		}
+		out = append(out, raw)
+	}
+	return out, total, nil
+}
+
+// Executions implements api.Sequences.
+func (s Sequences) Executions(ctx context.Context, q store.RunQuery, p store.Page) ([]json.RawMessage, string, error) {
+	items, next, err := s.CP.Executions(ctx, q, p)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]json.RawMessage, 0, len(items))
+	for _, it := range items {
+		raw, err := json.Marshal(it)
+		if err != nil {
+			return nil, "", fmt.Errorf("encode sequence execution: %w", err)
+		}
+		out = append(out, raw)
+	}
+	return out, next, nil
+}
+
+// Control implements api.Sequences.
+func (s Sequences) Control(ctx context.Context, project, kctx, state, stage string) error {
+	return s.CP.Control(ctx, project, kctx, engine.Action(state), stage)
+}
+
+// OpenTriggered implements api.Sequences.
+func (s Sequences) OpenTriggered(ctx context.Context, q store.OpenQuery, p store.Page) ([]event.Event, string, error) {
+	return s.CP.OpenTriggered(ctx, q, p)
+}
