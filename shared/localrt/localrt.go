@@ -1,0 +1,263 @@
+// Package localrt is Slipway's one-machine runtime: the dev broker, every
+// function served over HTTP on its own loopback port (as Knative runs them),
+// the embedded store in a data directory and a ticker for the sweeper. It is
+// a product mode, not a test double: state persists and survives restarts.
+package localrt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/broker"
+	"github.com/slipwayhq/slipway/shared/controlplane"
+	"github.com/slipwayhq/slipway/shared/controlplane/apiview"
+	"github.com/slipwayhq/slipway/shared/engine"
+	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// Config is read from the environment (see the README's table).
+type Config struct {
+	// DataDir holds the embedded store and the generated API token.
+	DataDir string `envconfig:"SLIPWAY_DATA_DIR" default:".data"`
+	// APIAddr is where the REST API listens; port 0 picks a free port.
+	APIAddr string `envconfig:"SLIPWAY_API_ADDR" default:"127.0.0.1:8080"`
+	// BrokerAddr is the broker ingress address; external executors POST
+	// their events here (or to the API).
+	BrokerAddr string `envconfig:"SLIPWAY_BROKER_ADDR" default:"127.0.0.1:0"`
+	// Token is the API token; empty means generate one once and keep it in
+	// the data directory.
+	Token string `envconfig:"SLIPWAY_API_TOKEN"`
+	// TriggerDirs are directories of Trigger manifests to route by, besides
+	// the project's triggers/ directory (external executors subscribe here).
+	TriggerDirs []string `envconfig:"SLIPWAY_TRIGGER_DIRS"`
+	// ProjectTriggers is the project's own triggers/ directory.
+	ProjectTriggers string `envconfig:"SLIPWAY_PROJECT_TRIGGERS" default:"triggers"`
+	// SweepInterval is how often the sweeper runs (Knative: PingSource, 1m).
+	SweepInterval time.Duration `envconfig:"SLIPWAY_SWEEP_INTERVAL" default:"1s"`
+	// TaskStartedWaitDuration is Keptn's started-timeout.
+	TaskStartedWaitDuration time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
+	// TaskFinishedTimeout is the default finished-timeout (0 = none).
+	TaskFinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
+}
+
+// Function is an extra function the runtime serves (executors); Name is what
+// Trigger subscriber refs use.
+type Function struct {
+	Name    string
+	Handler http.Handler
+}
+
+// Runtime is a running local Slipway.
+type Runtime struct {
+	APIURL    string
+	BrokerURL string
+	Token     string
+	Services  map[string]string // function name → base URL
+
+	Store        store.Store
+	ControlPlane *controlplane.Service
+	Broker       *broker.Broker
+
+	log     *zap.Logger
+	servers []*http.Server
+	stop    context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+// OpenStore opens the embedded store in dir.
+type OpenStore func(dir string) (store.Store, error)
+
+// Start brings the runtime up. extra functions are built after the broker
+// exists, since they publish into it.
+func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
+	extra func(brokerURL, apiURL, token string) ([]Function, error)) (*Runtime, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	token, err := loadToken(cfg)
+	if err != nil {
+		return nil, err
+	}
+	st, err := open(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("open store in %s: %w", cfg.DataDir, err)
+	}
+	rt := &Runtime{Store: st, Token: token, log: log, Services: map[string]string{}}
+	ok := false
+	defer func() {
+		if !ok {
+			_ = rt.Close(context.Background())
+		}
+	}()
+
+	// Listeners first: the broker needs every subscriber's URL.
+	listen := func(addr string) (net.Listener, string, error) {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, "", fmt.Errorf("listen %s: %w", addr, err)
+		}
+		return l, "http://" + l.Addr().String(), nil
+	}
+	brokerL, brokerURL, err := listen(cfg.BrokerAddr)
+	if err != nil {
+		return nil, err
+	}
+	apiL, apiURL, err := listen(cfg.APIAddr)
+	if err != nil {
+		brokerL.Close()
+		return nil, err
+	}
+	rt.APIURL, rt.BrokerURL = apiURL, brokerURL
+	pub, err := publish.NewHTTP(brokerURL, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	eng := engine.New(engine.Config{StartedTimeout: cfg.TaskStartedWaitDuration, FinishedTimeout: cfg.TaskFinishedTimeout})
+	cp := controlplane.New(st, pub, eng, controlplane.WithLogger(log.Named("control-plane")))
+	rt.ControlPlane = cp
+
+	fns := []Function{
+		{Name: "control-plane", Handler: ceHandler(ctx, controlplane.NewFunction(cp, pub).Handle)},
+	}
+	if extra != nil {
+		more, err := extra(brokerURL, apiURL, token)
+		if err != nil {
+			return nil, err
+		}
+		fns = append(fns, more...)
+	}
+	apiHandler := api.New(api.Config{Tokens: []string{token}}, api.Deps{Store: st, Publisher: pub,
+		Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")})
+	rt.Services["api"] = apiURL
+	for _, f := range fns {
+		l, u, err := listen("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		rt.Services[f.Name] = u
+		rt.serve(l, f.Handler)
+	}
+
+	dirs := []string{}
+	if cfg.ProjectTriggers != "" {
+		dirs = append(dirs, cfg.ProjectTriggers)
+	}
+	dirs = append(dirs, cfg.TriggerDirs...)
+	b, err := broker.New(broker.Options{TriggerDirs: dirs, Services: rt.Services, Logger: log.Named("broker")})
+	if err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	}
+	rt.Broker = b
+	rt.serve(brokerL, b)
+	rt.serve(apiL, apiHandler)
+
+	loopCtx, stop := context.WithCancel(context.Background())
+	rt.stop = stop
+	rt.wg.Add(1)
+	go rt.sweep(loopCtx, cp, cfg.SweepInterval)
+	ok = true
+	return rt, nil
+}
+
+func (rt *Runtime) serve(l net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	rt.servers = append(rt.servers, srv)
+	go func() {
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			rt.log.Error("server stopped", zap.Error(err))
+		}
+	}()
+}
+
+// sweep runs the control plane's sweeper on a ticker (Knative: PingSource).
+func (rt *Runtime) sweep(ctx context.Context, cp *controlplane.Service, every time.Duration) {
+	defer rt.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if n, err := cp.Sweep(ctx); err != nil && ctx.Err() == nil {
+			rt.log.Warn("sweep", zap.Int("runs", n), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Close shuts down gracefully: stop the sweeper, drain the broker, stop the
+// servers, close the store.
+func (rt *Runtime) Close(ctx context.Context) error {
+	if rt.stop != nil {
+		rt.stop()
+		rt.wg.Wait()
+	}
+	var errs []error
+	if rt.Broker != nil {
+		errs = append(errs, rt.Broker.Close(ctx))
+	}
+	for _, s := range rt.servers {
+		errs = append(errs, s.Shutdown(ctx))
+	}
+	if rt.Store != nil {
+		errs = append(errs, rt.Store.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// ceHandler serves a CloudEvents function over HTTP like func-go does.
+func ceHandler(ctx context.Context, fn func(context.Context, event.Event) error) http.Handler {
+	p, err := cloudevents.NewHTTP()
+	if err != nil {
+		panic(err) // only fails on invalid options, and there are none
+	}
+	h, err := cloudevents.NewHTTPReceiveHandler(ctx, p, fn)
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// CEHandler exposes ceHandler for the executors the runtime serves.
+func CEHandler(ctx context.Context, fn func(context.Context, event.Event) error) http.Handler {
+	return ceHandler(ctx, fn)
+}
+
+func loadToken(cfg Config) (string, error) {
+	if cfg.Token != "" {
+		return cfg.Token, nil
+	}
+	path := filepath.Join(cfg.DataDir, "api-token")
+	if raw, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(raw))) > 0 {
+		return strings.TrimSpace(string(raw)), nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate token: %w", err)
+	}
+	tok := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store token: %w", err)
+	}
+	return tok, nil
+}
