@@ -1,0 +1,140 @@
+package api
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Config is the API's configuration, read from the environment by LoadConfig.
+// Zero values mean the documented defaults, so Config{Tokens: ...} is a
+// complete, safe configuration.
+type Config struct {
+	// Tokens are the accepted x-token values (comma-separated list). Several
+	// tokens allow rotation. With no token, every authenticated request is refused.
+	Tokens []string `envconfig:"API_TOKENS"`
+	// SecretToken is Keptn's variable name for a single token; it is added to Tokens.
+	SecretToken string `envconfig:"SECRET_TOKEN"`
+
+	// SkipEventValidation turns off the POST /api/v1/event checks of the
+	// Keptn event grammar (on by default; Keptn's EVENT_VALIDATION_ENABLED=false
+	// is honoured too).
+	SkipEventValidation bool `envconfig:"API_SKIP_EVENT_VALIDATION"`
+	// MaxEventSizeKB caps POST /api/v1/event bodies (default 64; negative =
+	// only MaxBodyBytes applies).
+	MaxEventSizeKB int `envconfig:"MAX_EVENT_SIZE_KB"`
+	// MaxBodyBytes caps every other request body (default 5 MiB, Keptn's gateway limit).
+	MaxBodyBytes int64 `envconfig:"API_MAX_BODY_BYTES"`
+	// MaxHistoryEventBytes caps events delivered to /internal/history (default 1 MiB).
+	MaxHistoryEventBytes int64 `envconfig:"API_MAX_HISTORY_EVENT_BYTES"`
+
+	// AuthRatePerSecond and AuthBurst size the per-client token bucket for
+	// failed authentication attempts (defaults 1/s, burst 2, as Keptn).
+	AuthRatePerSecond float64 `envconfig:"MAX_AUTH_REQUESTS_PER_SECOND"`
+	AuthBurst         int     `envconfig:"MAX_AUTH_REQUESTS_BURST"`
+	// ForwardedHops is how many trusted proxies append to X-Forwarded-For in
+	// front of the API. 0 (default) uses the connection's address; N takes
+	// the N-th address from the right, which a client cannot forge.
+	ForwardedHops int `envconfig:"API_FORWARDED_HOPS"`
+
+	// DisableHistoryIngest removes POST /internal/history (for deployments
+	// where the history ingest runs elsewhere or the path cannot be kept private).
+	DisableHistoryIngest bool `envconfig:"API_DISABLE_HISTORY_INGEST"`
+
+	// ProjectNameMaxSize and ServiceNameMaxSize are Keptn's name limits (200, 43).
+	ProjectNameMaxSize int `envconfig:"PROJECT_NAME_MAX_SIZE"`
+	ServiceNameMaxSize int `envconfig:"SERVICE_NAME_MAX_SIZE"`
+
+	// Namespace and KeptnVersion are reported by GET /api/v1/metadata
+	// (defaults "keptn" and "1.4.5", the Keptn API version Slipway speaks).
+	Namespace    string `envconfig:"POD_NAMESPACE"`
+	KeptnVersion string `envconfig:"API_KEPTN_VERSION"`
+}
+
+// Defaults.
+const (
+	DefaultMaxEventSizeKB       = 64
+	DefaultMaxBodyBytes         = 5 << 20
+	DefaultMaxHistoryEventBytes = 1 << 20
+	DefaultProjectNameMaxSize   = 200
+	DefaultServiceNameMaxSize   = 43
+	// APISource is the source of events the API creates on a client's behalf.
+	APISource = "https://github.com/keptn/keptn/api"
+)
+
+// LoadConfig reads Config from the environment.
+func LoadConfig() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return Config{}, fmt.Errorf("api config: %w", err)
+	}
+	if v, ok := os.LookupEnv("EVENT_VALIDATION_ENABLED"); ok {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("api config: EVENT_VALIDATION_ENABLED: %w", err)
+		}
+		if !on {
+			c.SkipEventValidation = true
+		}
+	}
+	return c, nil
+}
+
+// Validate reports configuration that cannot work.
+func (c Config) Validate() error {
+	if len(c.tokens()) == 0 {
+		return fmt.Errorf("api config: no API token (set API_TOKENS or SECRET_TOKEN)")
+	}
+	return nil
+}
+
+func (c Config) tokens() []string {
+	var out []string
+	for _, t := range append(append([]string(nil), c.Tokens...), c.SecretToken) {
+		if t = strings.TrimSpace(t); t != "" {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (c Config) withDefaults() Config {
+	if c.MaxEventSizeKB == 0 {
+		c.MaxEventSizeKB = DefaultMaxEventSizeKB
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxHistoryEventBytes <= 0 {
+		c.MaxHistoryEventBytes = DefaultMaxHistoryEventBytes
+	}
+	if c.AuthRatePerSecond <= 0 {
+		c.AuthRatePerSecond = 1
+	}
+	if c.AuthBurst <= 0 {
+		c.AuthBurst = 2
+	}
+	if c.ProjectNameMaxSize <= 0 {
+		c.ProjectNameMaxSize = DefaultProjectNameMaxSize
+	}
+	if c.ServiceNameMaxSize <= 0 {
+		c.ServiceNameMaxSize = DefaultServiceNameMaxSize
+	}
+	if c.Namespace == "" {
+		c.Namespace = "keptn"
+	}
+	if c.KeptnVersion == "" {
+		c.KeptnVersion = "1.4.5"
+	}
+	return c
+}
+
+func (c Config) eventLimit() int64 {
+	if c.MaxEventSizeKB < 0 {
+		return c.MaxBodyBytes
+	}
+	return int64(c.MaxEventSizeKB) << 10
+}

@@ -1,0 +1,236 @@
+package api
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap"
+	"gopkg.in/yaml.v3"
+)
+
+// api is the handler New returns.
+type api struct {
+	cfg  Config
+	deps Deps
+	log  *zap.Logger
+	auth *authenticator
+	mux  *http.ServeMux
+	// routes is the table the mux was built from (the OpenAPI test reads it).
+	routes []route
+}
+
+// route is one endpoint. Patterns use http.ServeMux syntax.
+type route struct {
+	method, path string
+	public       bool // no x-token (health, docs, in-cluster history ingest)
+	h            handlerFunc
+}
+
+//go:embed openapi.yaml
+var openAPISource []byte
+
+// openAPIDoc is the served document: the source with YAML anchors and merge
+// keys resolved, so tools without merge-key support read it too.
+var openAPIDoc = sync.OnceValues(func() ([]byte, error) {
+	var doc map[string]any
+	if err := yaml.Unmarshal(openAPISource, &doc); err != nil {
+		return nil, fmt.Errorf("openapi.yaml: %w", err)
+	}
+	if c, ok := doc["components"].(map[string]any); ok {
+		for k := range c {
+			if strings.HasPrefix(k, "x-") {
+				delete(c, k)
+			}
+		}
+	}
+	return yaml.Marshal(doc)
+})
+
+// OpenAPIPath is where the OpenAPI 3 document of the API is served (the path
+// Keptn's gateway used for its swagger document).
+const OpenAPIPath = "/api/swagger-ui/swagger.yaml"
+
+// HistoryPath receives every Keptn event from the broker for the event history.
+const HistoryPath = "/internal/history"
+
+// New returns the API handler. cfg zero values mean defaults (see Config);
+// deps.Store, deps.Publisher and deps.Sequences are required.
+func New(cfg Config, deps Deps) http.Handler {
+	cfg = cfg.withDefaults()
+	deps = deps.withDefaults()
+	a := &api{cfg: cfg, deps: deps, log: deps.Logger}
+	a.auth = newAuthenticator(cfg, deps.Clock)
+	a.mux = http.NewServeMux()
+	a.routes = a.table()
+	for _, rt := range a.routes {
+		a.mux.Handle(rt.method+" "+rt.path, a.wrap(rt))
+	}
+	return a
+}
+
+func (a *api) table() []route {
+	rs := []route{
+		{"GET", "/health", true, a.health},
+		{"GET", OpenAPIPath, true, a.openAPI},
+
+		{"POST", "/api/v1/event", false, a.postEvent},
+		{"GET", "/api/v1/metadata", false, a.metadata},
+		{"POST", "/api/v1/auth", false, a.authOK},
+
+		{"POST", "/api/controlPlane/v1/project", false, a.createProject},
+		{"PUT", "/api/controlPlane/v1/project", false, a.updateProject},
+		{"GET", "/api/controlPlane/v1/project", false, a.listProjects},
+		{"GET", "/api/controlPlane/v1/project/{project}", false, a.getProject},
+		{"DELETE", "/api/controlPlane/v1/project/{project}", false, a.deleteProject},
+		{"GET", "/api/controlPlane/v1/project/{project}/stage", false, a.listStages},
+		{"GET", "/api/controlPlane/v1/project/{project}/stage/{stage}", false, a.getStage},
+		{"POST", "/api/controlPlane/v1/project/{project}/service", false, a.createService},
+		{"DELETE", "/api/controlPlane/v1/project/{project}/service/{service}", false, a.deleteService},
+		{"GET", "/api/controlPlane/v1/project/{project}/stage/{stage}/service", false, a.listServices},
+		{"GET", "/api/controlPlane/v1/project/{project}/stage/{stage}/service/{service}", false, a.getService},
+		{"POST", "/api/controlPlane/v1/project/{project}/stage/{stage}/service/{service}/evaluation", false, a.evaluation},
+
+		{"GET", "/api/controlPlane/v1/sequence/{project}", false, a.sequenceStates},
+		{"POST", "/api/controlPlane/v1/sequence/{project}/{keptnContext}/control", false, a.sequenceControl},
+		{"GET", "/api/controlPlane/v1/sequence-execution", false, a.sequenceExecutions},
+		{"GET", "/api/controlPlane/v1/event/triggered/{eventType}", false, a.openTriggered},
+
+		{"GET", "/api/mongodb-datastore/event", false, a.listEvents},
+		{"GET", "/api/mongodb-datastore/event/type/{eventType}", false, a.eventsByType},
+	}
+	for _, lvl := range []string{
+		"/api/resource-service/v1/project/{project}",
+		"/api/resource-service/v1/project/{project}/stage/{stage}",
+		"/api/resource-service/v1/project/{project}/stage/{stage}/service/{service}",
+	} {
+		rs = append(rs,
+			route{"POST", lvl + "/resource", false, a.createResources},
+			route{"PUT", lvl + "/resource", false, a.updateResources},
+			route{"GET", lvl + "/resource", false, a.listResources},
+			route{"GET", lvl + "/resource/{resourceURI...}", false, a.getResource},
+			route{"PUT", lvl + "/resource/{resourceURI...}", false, a.updateResource},
+			route{"DELETE", lvl + "/resource/{resourceURI...}", false, a.deleteResource},
+		)
+	}
+	if !a.cfg.DisableHistoryIngest {
+		rs = append(rs, route{"POST", HistoryPath, true, a.ingestHistory})
+	}
+	return rs
+}
+
+// wrap applies authentication, the general body limit and error rendering.
+func (a *api) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !rt.public {
+			if status, msg, ok := a.auth.check(r); !ok {
+				writeErrorBody(w, status, msg)
+				return
+			}
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		if err := rt.h(w, r); err != nil {
+			a.serveError(w, r, err)
+		}
+	})
+}
+
+// ServeHTTP routes r. Unknown routes and wrong methods get Keptn error
+// bodies too, and paths with dot segments are refused before routing.
+func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			a.log.Error("handler panic", zap.Any("panic", v), zap.String("path", r.URL.Path))
+			writeErrorBody(w, http.StatusInternalServerError, "internal error")
+		}
+	}()
+	if hasDotSegment(r.URL.EscapedPath()) {
+		writeErrorBody(w, http.StatusBadRequest, "path must not contain '.' or '..' segments")
+		return
+	}
+	h, pattern := a.mux.Handler(r)
+	if pattern != "" {
+		h.ServeHTTP(w, r)
+		return
+	}
+	// Not found, method not allowed or a redirect: let the mux decide the
+	// status, then replace its plain-text body with Keptn's error body.
+	c := &captureWriter{header: http.Header{}}
+	h.ServeHTTP(c, r)
+	for k, v := range c.header {
+		if k == "Content-Type" || k == "X-Content-Type-Options" || k == "Content-Length" {
+			continue
+		}
+		w.Header()[k] = v
+	}
+	switch {
+	case c.status == http.StatusMethodNotAllowed:
+		writeErrorBody(w, c.status, "method "+r.Method+" not allowed on "+r.URL.Path)
+	case c.status >= 400 || c.status == 0:
+		writeErrorBody(w, http.StatusNotFound, "no route for "+r.URL.Path)
+	default:
+		w.WriteHeader(c.status)
+		_, _ = w.Write(c.body.Bytes())
+	}
+}
+
+// hasDotSegment reports whether an escaped path has a "." or ".." segment,
+// also when the dots are percent-encoded.
+func hasDotSegment(escaped string) bool {
+	for _, seg := range strings.Split(escaped, "/") {
+		s := strings.ToLower(seg)
+		s = strings.ReplaceAll(s, "%2e", ".")
+		if s == "." || s == ".." {
+			return true
+		}
+		// "%2F" hides further segments inside one escaped segment.
+		if strings.Contains(s, "%2f") || strings.Contains(s, "%5c") {
+			for _, sub := range strings.FieldsFunc(strings.NewReplacer("%2f", "/", "%5c", "/").Replace(s), func(r rune) bool { return r == '/' }) {
+				if sub == "." || sub == ".." {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+type captureWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (c *captureWriter) Header() http.Header { return c.header }
+func (c *captureWriter) WriteHeader(s int) {
+	if c.status == 0 {
+		c.status = s
+	}
+}
+func (c *captureWriter) Write(b []byte) (int, error) {
+	if c.status == 0 {
+		c.status = http.StatusOK
+	}
+	return c.body.Write(b)
+}
+
+func (a *api) health(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "OK"})
+	return nil
+}
+
+func (a *api) openAPI(w http.ResponseWriter, _ *http.Request) error {
+	doc, err := openAPIDoc()
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/yaml")
+	_, _ = w.Write(doc)
+	return nil
+}
