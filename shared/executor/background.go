@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"sync"
@@ -38,4 +39,25 @@ func EventMap(e event.Event) (map[string]any, error) {
 		return nil, fmt.Errorf("decode event %s: %w", e.ID(), err)
 	}
 	return m, nil
+}
+
+// Handler handles one incoming event (see Result for what errors mean).
+type Handler interface {
+	Handle(ctx context.Context, e event.Event) error
+}
+
+// Multi passes each event to every handler in order and returns the first
+// error (handlers deduplicate redeliveries themselves, so a retry does not
+// repeat what already succeeded).
+type Multi []Handler
+
+// Handle implements Handler.
+func (m Multi) Handle(ctx context.Context, e event.Event) error {
+	var first error
+	for _, h := range m {
+		if err := h.Handle(ctx, e); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
