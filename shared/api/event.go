@@ -290,4 +290,3 @@ func (a *api) emit(r *http.Request, typ string, data any) {
 		a.log.Warn("publish lifecycle event", zap.String("type", typ), zap.Error(err))
 	}
 }
-

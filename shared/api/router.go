@@ -156,7 +156,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h, pattern := a.mux.Handler(r)
 	if pattern != "" {
-		h.ServeHTTP(w, r)
+		a.mux.ServeHTTP(w, r) // the mux sets the path values
 		return
 	}
 	// Not found, method not allowed or a redirect: let the mux decide the
