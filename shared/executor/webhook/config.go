@@ -344,7 +344,10 @@ func ParseCurl(cmd string) (Request, error) {
 	if len(urls) != 1 {
 		return Request{}, fmt.Errorf("want exactly one URL, got %d", len(urls))
 	}
-	r.URL = urls[0]
+	r.URL = strings.TrimSpace(urls[0])
+	if r.URL == "" {
+		return Request{}, errors.New("empty URL")
+	}
 	if len(data) > 0 {
 		r.Payload = strings.Join(data, "&")
 		if contentType == "" {
