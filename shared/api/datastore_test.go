@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -271,4 +270,3 @@ func FuzzParseFilter(f *testing.F) {
 		}
 	})
 }
-

@@ -1,0 +1,121 @@
+// Package function is the api Knative function: Keptn's REST API under
+// /api and the event-history ingest at /internal/history. The logic lives in
+// github.com/slipwayhq/slipway/shared/api; this shim opens the store and the
+// broker publisher from the environment and serves the handler.
+package function
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	fs "cloud.google.com/go/firestore"
+	"github.com/kelseyhightower/envconfig"
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/firestore"
+)
+
+// Env is the function's own configuration; the API's is api.Config.
+type Env struct {
+	// Sink is the broker; Knative sets K_SINK.
+	Sink string `envconfig:"K_SINK" required:"true"`
+	// FirestoreProject selects the Firestore store; without it the embedded
+	// store at StorePath is used (local runs).
+	FirestoreProject  string `envconfig:"FIRESTORE_PROJECT"`
+	FirestoreDatabase string `envconfig:"FIRESTORE_DATABASE" default:"(default)"`
+	FirestorePrefix   string `envconfig:"FIRESTORE_PREFIX"`
+	StorePath         string `envconfig:"SLIPWAY_STORE_PATH" default:"slipway.db"`
+}
+
+// Function is the instanced function.
+type Function struct {
+	h     http.Handler
+	log   *zap.Logger
+	close []func() error
+}
+
+// New returns the function; Start configures it.
+func New() *Function { return &Function{} }
+
+// Start reads the configuration from the environment, opens the store and
+// the publisher and builds the handler.
+func (f *Function) Start(ctx context.Context, _ map[string]string) error {
+	var env Env
+	if err := envconfig.Process("", &env); err != nil {
+		return fmt.Errorf("api function config: %w", err)
+	}
+	cfg, err := api.LoadConfig()
+	if err != nil {
+		return err
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log, err := zap.NewProduction()
+	if err != nil {
+		return err
+	}
+	f.log = log.Named("api")
+	st, err := f.openStore(ctx, env)
+	if err != nil {
+		return err
+	}
+	pub, err := publish.NewHTTP(env.Sink, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	seq, err := NewSequences(st, pub, f.log)
+	if err != nil {
+		return fmt.Errorf("sequences: %w", err)
+	}
+	f.h = api.New(cfg, api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log})
+	return nil
+}
+
+func (f *Function) openStore(ctx context.Context, env Env) (store.Store, error) {
+	if env.FirestoreProject == "" {
+		st, err := bolt.Open(env.StorePath)
+		if err != nil {
+			return nil, err
+		}
+		f.close = append(f.close, st.Close)
+		return st, nil
+	}
+	client, err := fs.NewClientWithDatabase(ctx, env.FirestoreProject, env.FirestoreDatabase)
+	if err != nil {
+		return nil, fmt.Errorf("firestore client: %w", err)
+	}
+	f.close = append(f.close, client.Close)
+	return firestore.New(ctx, client, firestore.Options{Prefix: env.FirestorePrefix}), nil
+}
+
+// Handle serves one request.
+func (f *Function) Handle(w http.ResponseWriter, r *http.Request) {
+	if f.h == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"code":503,"message":"api function not started"}` + "\n"))
+		return
+	}
+	f.h.ServeHTTP(w, r)
+}
+
+// Stop closes the store.
+func (f *Function) Stop(context.Context) error {
+	var errs []error
+	for i := len(f.close) - 1; i >= 0; i-- {
+		errs = append(errs, f.close[i]())
+	}
+	f.close = nil
+	if f.log != nil {
+		_ = f.log.Sync()
+	}
+	return errors.Join(errs...)
+}
