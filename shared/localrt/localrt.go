@@ -61,6 +61,9 @@ type Config struct {
 type Function struct {
 	Name    string
 	Handler http.Handler
+	// Close, if set, runs on shutdown after the broker drained (executors
+	// finish or abandon running work here).
+	Close func(ctx context.Context) error
 }
 
 // Runtime is a running local Slipway.
@@ -75,6 +78,7 @@ type Runtime struct {
 	Broker       *broker.Broker
 
 	log     *zap.Logger
+	closers []func(context.Context) error
 	servers []*http.Server
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
@@ -137,6 +141,7 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 
 	fns := []Function{
 		{Name: "control-plane", Handler: ceHandler(ctx, controlplane.NewFunction(cp, pub).Handle)},
+		{Name: "slipway-dead-letter", Handler: ceHandler(ctx, deadLetter(log.Named("dead-letter")))},
 	}
 	if extra != nil {
 		more, err := extra(brokerURL, apiURL, token)
@@ -155,6 +160,9 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 		}
 		rt.Services[f.Name] = u
 		rt.serve(l, f.Handler)
+		if f.Close != nil {
+			rt.closers = append(rt.closers, f.Close)
+		}
 	}
 
 	dirs := []string{}
@@ -216,6 +224,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	if rt.Broker != nil {
 		errs = append(errs, rt.Broker.Close(ctx))
 	}
+	for _, c := range rt.closers {
+		errs = append(errs, c(ctx))
+	}
 	for _, s := range rt.servers {
 		errs = append(errs, s.Shutdown(ctx))
 	}
@@ -236,6 +247,16 @@ func ceHandler(ctx context.Context, fn func(context.Context, event.Event) error)
 		panic(err)
 	}
 	return h
+}
+
+// deadLetter is the dead-letter sink the Triggers name: in a cluster a
+// Knative Service, here a structured error log line per event.
+func deadLetter(log *zap.Logger) func(context.Context, event.Event) error {
+	return func(_ context.Context, e event.Event) error {
+		log.Error("event dead-lettered", zap.String("id", e.ID()), zap.String("type", e.Type()),
+			zap.Any("destination", e.Extensions()["knativeerrordest"]), zap.Any("code", e.Extensions()["knativeerrorcode"]))
+		return nil
+	}
 }
 
 // CEHandler exposes ceHandler for the executors the runtime serves.
