@@ -22,10 +22,6 @@ import (
 	"github.com/slipwayhq/slipway/shared/taskrunner/taskdef"
 )
 
-// KindAborted is Slipway's abort notification kind:
-// sh.keptn.event.<task>.aborted with triggeredid = the task's .triggered id.
-const KindAborted keptn.Kind = "aborted"
-
 // Sender publishes an event (to the broker).
 type Sender interface {
 	Send(ctx context.Context, e event.Event) error
@@ -109,7 +105,7 @@ func (r *Runner) Handle(ctx context.Context, e event.Event) error {
 	switch t.Kind {
 	case keptn.KindTriggered:
 		return r.trigger(ctx, t.Task, e)
-	case KindAborted:
+	case keptn.KindAborted:
 		r.abort(keptn.TriggeredID(e))
 	}
 	return nil
