@@ -11,27 +11,24 @@ import (
 	"net/http"
 	"time"
 
-	fs "cloud.google.com/go/firestore"
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/publish"
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
-	"github.com/slipwayhq/slipway/shared/store/firestore"
+	"github.com/slipwayhq/slipway/shared/store/storeconn"
 )
 
 // Env is the function's own configuration; the API's is api.Config.
 type Env struct {
 	// Sink is the broker; Knative sets K_SINK.
 	Sink string `envconfig:"K_SINK" required:"true"`
-	// FirestoreProject selects the Firestore store; without it the embedded
-	// store at StorePath is used (local runs).
-	FirestoreProject  string `envconfig:"FIRESTORE_PROJECT"`
-	FirestoreDatabase string `envconfig:"FIRESTORE_DATABASE" default:"(default)"`
-	FirestorePrefix   string `envconfig:"FIRESTORE_PREFIX"`
-	StorePath         string `envconfig:"SLIPWAY_STORE_PATH" default:"slipway.db"`
+	// Store selects Firestore (FIRESTORE_PROJECT) or the embedded store.
+	Store storeconn.Config
+	// Engine must match the control-plane function's settings.
+	Engine engine.Config
 }
 
 // Function is the instanced function.
@@ -71,7 +68,7 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	if err != nil {
 		return err
 	}
-	seq, err := NewSequences(st, pub, f.log)
+	seq, err := NewSequences(st, pub, env.Engine, f.log)
 	if err != nil {
 		return fmt.Errorf("sequences: %w", err)
 	}
@@ -80,20 +77,12 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 }
 
 func (f *Function) openStore(ctx context.Context, env Env) (store.Store, error) {
-	if env.FirestoreProject == "" {
-		st, err := bolt.Open(env.StorePath)
-		if err != nil {
-			return nil, err
-		}
-		f.close = append(f.close, st.Close)
-		return st, nil
-	}
-	client, err := fs.NewClientWithDatabase(ctx, env.FirestoreProject, env.FirestoreDatabase)
+	st, err := storeconn.Open(ctx, env.Store)
 	if err != nil {
-		return nil, fmt.Errorf("firestore client: %w", err)
+		return nil, err
 	}
-	f.close = append(f.close, client.Close)
-	return firestore.New(ctx, client, firestore.Options{Prefix: env.FirestorePrefix}), nil
+	f.close = append(f.close, st.Close)
+	return st, nil
 }
 
 // Handle serves one request.

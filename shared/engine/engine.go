@@ -38,23 +38,25 @@ type World interface {
 	Lane(key LaneKey) (*Lane, error)
 }
 
-// Config holds the engine's tunables.
+// Config holds the engine's tunables; the tags let functions read it from
+// the environment with envconfig (every function must use the same values,
+// since timer due times are derived from them).
 type Config struct {
 	// StartedTimeout ends a run whose task got no .started/.finished in time
 	// (Keptn's TASK_STARTED_WAIT_DURATION).
-	StartedTimeout time.Duration
+	StartedTimeout time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
 	// FinishedTimeout is the default time a task may take from its .triggered
 	// to its .finished when the shipyard sets none; 0 disables it. It never
 	// applies to approval tasks, which wait for people.
-	FinishedTimeout time.Duration
+	FinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
 	// OutboxRetry is how long an unconfirmed outbox entry waits before the
 	// sweeper publishes it again.
-	OutboxRetry time.Duration
+	OutboxRetry time.Duration `envconfig:"OUTBOX_RETRY" default:"30s"`
 	// MaxApplied bounds the remembered incoming event ids per run.
-	MaxApplied int
+	MaxApplied int `envconfig:"ENGINE_MAX_APPLIED" default:"512"`
 	// MaxProperties caps the stored data of one .finished event (bytes); larger
 	// payloads are replaced by a marker so run documents stay under 1 MiB.
-	MaxProperties int
+	MaxProperties int `envconfig:"ENGINE_MAX_PROPERTIES" default:"131072"`
 }
 
 // Engine applies transitions.
