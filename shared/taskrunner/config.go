@@ -2,45 +2,79 @@ package taskrunner
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/kelseyhightower/envconfig"
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/proc"
 )
 
-// Config is the task runner's configuration, read from the environment with
-// envconfig (no prefix).
+// Config is the task runner's configuration, read from the environment by
+// FromEnv (envconfig, no prefix; names shared with the generic executor
+// where they mean the same).
 type Config struct {
+	// Sink is where events go (the broker); Knative sets K_SINK. Only
+	// NewService needs it.
+	Sink string `envconfig:"K_SINK"`
 	// Source is the CloudEvents source of the events the runner sends.
-	Source string `envconfig:"SLIPWAY_TASK_SOURCE" default:"task-runner"`
-	// ResourceServiceURL is the Keptn API base URL serving the
-	// resource-service (the api-gateway); ResourceToken its x-token.
-	ResourceServiceURL string `envconfig:"SLIPWAY_RESOURCE_SERVICE_URL"`
-	ResourceToken      string `envconfig:"SLIPWAY_RESOURCE_TOKEN"`
+	Source string `envconfig:"TASK_SOURCE" default:"task-runner"`
+	// ResourceServiceURL is the Keptn API base serving
+	// /api/resource-service/...; APIToken is sent as x-token.
+	ResourceServiceURL string `envconfig:"RESOURCE_SERVICE_URL"`
+	APIToken           string `envconfig:"KEPTN_API_TOKEN"`
 	// SecretsDir holds secrets laid out like mounted Kubernetes Secrets
 	// (<dir>/<name>/SECURE_DATA) for secureParameters.
-	SecretsDir string `envconfig:"SLIPWAY_SECRETS_DIR" default:"/var/run/slipway/secrets"`
-	// DenoPath is the deno binary ("": FindDeno). PythonPath is python3.
+	SecretsDir string `envconfig:"SECRETS_DIR" default:"/var/run/secrets/slipway"`
+	// DenoPath is the deno binary ("": FindDeno). PythonPath is python3
+	// (a name is resolved to the real interpreter once, at New).
 	DenoPath   string `envconfig:"SLIPWAY_DENO"`
 	PythonPath string `envconfig:"SLIPWAY_PYTHON" default:"python3"`
 	// ScriptPATH is the PATH given to deno and python scripts.
-	ScriptPATH string `envconfig:"SLIPWAY_TASK_SCRIPT_PATH" default:"/usr/local/bin:/usr/bin:/bin"`
+	ScriptPATH string `envconfig:"SCRIPT_PATH" default:"/usr/local/bin:/usr/bin:/bin"`
 	// WorkDir is where private per-attempt temp dirs are made ("": os.TempDir).
-	WorkDir string `envconfig:"SLIPWAY_TASK_WORKDIR"`
+	WorkDir string `envconfig:"WORK_DIR"`
 	// MaxOutput caps each definition's captured output in bytes.
-	MaxOutput int `envconfig:"SLIPWAY_TASK_MAX_OUTPUT" default:"16384"`
+	MaxOutput int `envconfig:"MAX_OUTPUT" default:"16384"`
 	// RetryDelay is the pause between a failed attempt and the next.
-	RetryDelay time.Duration `envconfig:"SLIPWAY_TASK_RETRY_DELAY" default:"1s"`
+	RetryDelay time.Duration `envconfig:"RETRY_DELAY" default:"1s"`
 	// HTTPRefAllowHosts lets httpRef downloads reach these otherwise denied
 	// (private, loopback) hosts; see safehttp.Options.AllowHosts.
-	HTTPRefAllowHosts []string `envconfig:"SLIPWAY_HTTPREF_ALLOW_HOSTS"`
+	HTTPRefAllowHosts []string `envconfig:"HTTP_ALLOW_HOSTS"`
 	// HTTPRefTimeout bounds an httpRef download.
-	HTTPRefTimeout time.Duration `envconfig:"SLIPWAY_HTTPREF_TIMEOUT" default:"30s"`
-	// JobNamespace is where container-runtime Jobs run (in a cluster).
-	JobNamespace string `envconfig:"SLIPWAY_JOB_NAMESPACE"`
+	HTTPRefTimeout time.Duration `envconfig:"HTTP_TIMEOUT" default:"30s"`
+	// JobNamespace is where container-runtime Jobs run ("": the JobRunner's
+	// default).
+	JobNamespace string `envconfig:"JOB_NAMESPACE"`
+}
+
+// FromEnv reads Config from the environment.
+func FromEnv() (Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return Config{}, fmt.Errorf("task runner config: %w", err)
+	}
+	return c, nil
+}
+
+// NewService wires a Runner from c for a deployment: the resource-service
+// client, an HTTP sender to c.Sink, and jobs (nil outside a cluster).
+func NewService(c Config, jobs JobRunner, log *zap.Logger) (*Runner, error) {
+	if c.Sink == "" || c.ResourceServiceURL == "" {
+		return nil, fmt.Errorf("task runner config: K_SINK and RESOURCE_SERVICE_URL are required")
+	}
+	return New(c, Deps{
+		Resources: &ResourceService{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
+		Sender:    &executor.HTTPSender{URL: c.Sink},
+		Jobs:      jobs,
+		Log:       log,
+	})
 }
 
 func (c *Config) defaults() {
