@@ -1,0 +1,42 @@
+package controlplane_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/firestore"
+	"github.com/slipwayhq/slipway/shared/store/firestore/fstest"
+)
+
+func TestMain(m *testing.M) { os.Exit(fstest.Main(m)) }
+
+// drivers are the store drivers every control-plane test runs against.
+var drivers = map[string]func(t *testing.T) store.Store{
+	"bolt": func(t *testing.T) store.Store {
+		st, err := bolt.Open(filepath.Join(t.TempDir(), "cp.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	},
+	"firestore": func(t *testing.T) store.Store {
+		client := fstest.Client(t, "slipway-controlplane")
+		return firestore.New(t.Context(), client, firestore.Options{})
+	},
+}
+
+func TestConcurrentDuplicatedShuffledDelivery(t *testing.T) {
+	for name, open := range drivers {
+		t.Run(name, func(t *testing.T) {
+			services, runs := 6, 3
+			if name == "firestore" && testing.Short() {
+				services = 3
+			}
+			runConcurrency(t, open(t), services, runs)
+		})
+	}
+}
