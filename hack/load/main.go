@@ -1,0 +1,315 @@
+// Command load drives N concurrent sequences of M tasks over S services
+// through the local runtime with instant executors and reports throughput,
+// trigger→first-task latency, queue hand-over and the ratio to the ideal
+// computed from the dev broker's bare relay rate.
+//
+//	go run ./hack/load -runs 1000 -services 100 -tasks 4            # embedded store
+//	go run ./hack/load -store firestore ...                          # FIRESTORE_EMULATOR_HOST must be set
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/broker"
+	"github.com/slipwayhq/slipway/shared/localrt"
+	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/storeconn"
+)
+
+type options struct {
+	runs, services, tasks int
+	storeKind             string
+	relayN                int
+	timeout               time.Duration
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.runs, "runs", 1000, "sequence runs to trigger")
+	flag.IntVar(&o.services, "services", 100, "services the runs spread over (runs queue per service)")
+	flag.IntVar(&o.tasks, "tasks", 4, "tasks per sequence")
+	flag.StringVar(&o.storeKind, "store", "bolt", "bolt or firestore (FIRESTORE_EMULATOR_HOST)")
+	flag.IntVar(&o.relayN, "relay", 20000, "events for the bare relay measurement")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+// recorder is the instant executor: it answers every task .triggered with a
+// .started and a .finished and records the times the report needs.
+type recorder struct {
+	mu         sync.Mutex
+	brokerURL  string
+	tasks      int
+	client     *http.Client
+	triggered  map[string]time.Time // context → trigger sent
+	firstTask  map[string]time.Time // context → first task .triggered received
+	queued     map[string]bool      // context → its lane was busy (it waited for another run)
+	seen       map[string]bool      // service → a run has started on it
+	lastFin    map[string]time.Time // service → when its previous run's last .finished was sent
+	handover   []time.Duration
+	finished   int
+	taskEvents int
+	done       chan struct{}
+	total      int
+	errs       int
+}
+
+func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	now := time.Now()
+	body, _ := io.ReadAll(req.Body)
+	w.WriteHeader(http.StatusAccepted)
+	typ := req.Header.Get("Ce-Type")
+	kctx := req.Header.Get("Ce-Shkeptncontext")
+	var data map[string]any
+	_ = json.Unmarshal(body, &data)
+	service, _ := data["service"].(string)
+	if strings.HasSuffix(typ, ".load.finished") {
+		r.mu.Lock()
+		r.finished++
+		if r.finished == r.total {
+			close(r.done)
+		}
+		r.mu.Unlock()
+		return
+	}
+	task := strings.TrimSuffix(strings.TrimPrefix(typ, "sh.keptn.event."), ".triggered")
+	r.mu.Lock()
+	if task == "lt1" {
+		if _, ok := r.firstTask[kctx]; !ok {
+			r.firstTask[kctx] = now
+			r.queued[kctx] = r.seen[service]
+			r.seen[service] = true
+			if t, ok := r.lastFin[service]; ok {
+				r.handover = append(r.handover, now.Sub(t))
+				delete(r.lastFin, service)
+			}
+		}
+	}
+	r.mu.Unlock()
+	id := req.Header.Get("Ce-Id")
+	go func() {
+		for _, kind := range []string{"started", "finished"} {
+			out := map[string]any{"project": data["project"], "stage": data["stage"], "service": service, "status": "succeeded"}
+			if kind == "finished" {
+				out["result"] = "pass"
+				if task == fmt.Sprintf("lt%d", r.tasks) {
+					r.mu.Lock()
+					r.lastFin[service] = time.Now()
+					r.mu.Unlock()
+				}
+			}
+			raw, _ := json.Marshal(out)
+			rq, _ := http.NewRequest(http.MethodPost, r.brokerURL, bytes.NewReader(raw))
+			rq.Header.Set("Ce-Specversion", "1.0")
+			rq.Header.Set("Ce-Id", id+"-"+kind)
+			rq.Header.Set("Ce-Source", "load-executor")
+			rq.Header.Set("Ce-Type", "sh.keptn.event."+task+"."+kind)
+			rq.Header.Set("Ce-Shkeptncontext", kctx)
+			rq.Header.Set("Ce-Triggeredid", id)
+			rq.Header.Set("Content-Type", "application/json")
+			res, err := r.client.Do(rq)
+			r.mu.Lock()
+			if err != nil || res.StatusCode >= 300 {
+				r.errs++
+			} else {
+				r.taskEvents++
+			}
+			r.mu.Unlock()
+			if err == nil {
+				res.Body.Close()
+			}
+		}
+	}()
+}
+
+func run(o options) error {
+	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
+	defer cancel()
+	root, err := repoRoot()
+	if err != nil {
+		return err
+	}
+	relay, err := broker.MeasureRelay(ctx, o.relayN)
+	if err != nil {
+		return fmt.Errorf("relay: %w", err)
+	}
+
+	// The executor listens first: its Trigger names its URL.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	rec := &recorder{tasks: o.tasks, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+		triggered: map[string]time.Time{}, firstTask: map[string]time.Time{}, lastFin: map[string]time.Time{},
+		queued: map[string]bool{}, seen: map[string]bool{},
+		done: make(chan struct{}), total: o.runs}
+	srv := &http.Server{Handler: rec}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	tmp, err := os.MkdirTemp("", "slipway-load")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	trigDir := filepath.Join(tmp, "triggers")
+	if err := os.MkdirAll(trigDir, 0o700); err != nil {
+		return err
+	}
+	// Only the control plane, the history and the instant executor: the
+	// bundled executors would look for scripts on every task.
+	for _, f := range []string{"control-plane.yaml", "api.yaml"} {
+		raw, err := os.ReadFile(filepath.Join(root, "triggers", f))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(trigDir, f), raw, 0o600); err != nil {
+			return err
+		}
+	}
+	exec := fmt.Sprintf(`apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: load-executor}
+spec:
+  broker: slipway
+  filters:
+    - any:
+        - all: [{prefix: {type: sh.keptn.event.lt}}, {suffix: {type: .triggered}}]
+        - exact: {type: sh.keptn.event.dev.load.finished}
+  subscriber: {uri: "http://%s/"}
+  delivery: {retry: 5, backoffPolicy: exponential, backoffDelay: PT0.1S}
+`, l.Addr())
+	if err := os.WriteFile(filepath.Join(trigDir, "load.yaml"), []byte(exec), 0o600); err != nil {
+		return err
+	}
+	open := func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "slipway.db")) }
+	if o.storeKind == "firestore" {
+		if os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
+			return fmt.Errorf("-store firestore needs FIRESTORE_EMULATOR_HOST")
+		}
+		open = func(string) (store.Store, error) {
+			return storeconn.Open(ctx, storeconn.Config{FirestoreProject: fmt.Sprintf("slipway-load-%d", time.Now().UnixNano())})
+		}
+	}
+	log := zap.NewNop()
+	rt, err := localrt.Start(ctx, localrt.Config{DataDir: filepath.Join(tmp, "data"), APIAddr: "127.0.0.1:0",
+		BrokerAddr: "127.0.0.1:0", ProjectTriggers: trigDir, SweepInterval: time.Second,
+		TaskStartedWaitDuration: 10 * time.Minute}, open, log, nil)
+	if err != nil {
+		return err
+	}
+	defer rt.Close(context.Background())
+	rec.brokerURL = rt.BrokerURL
+
+	api := &apiClient{base: rt.APIURL, token: rt.Token, c: rec.client}
+	if err := api.setup(o); err != nil {
+		return err
+	}
+	start := time.Now()
+	sem := make(chan struct{}, 64)
+	var wg sync.WaitGroup
+	for i := 0; i < o.runs; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			kctx := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
+			rec.mu.Lock()
+			rec.triggered[kctx] = time.Now()
+			rec.mu.Unlock()
+			if err := api.trigger(kctx, fmt.Sprintf("svc%d", i%o.services)); err != nil {
+				rec.mu.Lock()
+				rec.errs++
+				rec.mu.Unlock()
+			}
+		}(i)
+	}
+	wg.Wait()
+	select {
+	case <-rec.done:
+	case <-ctx.Done():
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return fmt.Errorf("timed out: %d of %d runs finished", rec.finished, o.runs)
+	}
+	elapsed := time.Since(start)
+	stats := rt.Broker.Stats()
+	report(o, rec, elapsed, relay, stats)
+	return nil
+}
+
+func report(o options, rec *recorder, elapsed time.Duration, relay float64, st broker.Stats) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var lat []time.Duration
+	// Latency counts runs whose lane was free; queued runs wait for the run
+	// before them, which the hand-over figure measures.
+	for k, t := range rec.firstTask {
+		if t0, ok := rec.triggered[k]; ok && !rec.queued[k] {
+			lat = append(lat, t.Sub(t0))
+		}
+	}
+	runsPerSec := float64(o.runs) / elapsed.Seconds()
+	hops := float64(st.Delivered) / float64(o.runs)
+	ideal := relay / hops
+	fmt.Printf("store=%s runs=%d services=%d tasks=%d elapsed=%s errors=%d\n", o.storeKind, o.runs, o.services, o.tasks, elapsed.Round(time.Millisecond), rec.errs)
+	fmt.Printf("runs/s                         %8.1f\n", runsPerSec)
+	fmt.Printf("task events/s (.started+.finished) %6.1f\n", float64(rec.taskEvents)/elapsed.Seconds())
+	fmt.Printf("trigger→first task p50/p99 (n=%d, lane free) %s / %s\n", len(lat), pct(lat, 50), pct(lat, 99))
+	fmt.Printf("queue hand-over p50/p99 (n=%d) %8s / %s\n", len(rec.handover), pct(rec.handover, 50), pct(rec.handover, 99))
+	fmt.Printf("broker deliveries per run      %8.1f\n", hops)
+	fmt.Printf("bare relay rate (events/s)     %8.0f\n", relay)
+	fmt.Printf("ideal runs/s (relay ÷ hops)    %8.1f\n", ideal)
+	fmt.Printf("throughput / ideal             %7.0f%%\n", 100*runsPerSec/ideal)
+}
+
+func pct(d []time.Duration, p int) string {
+	if len(d) == 0 {
+		return "-"
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i].Round(100 * time.Microsecond).String()
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "triggers", "control-plane.yaml")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("run from inside the repository (triggers/ not found)")
+		}
+		dir = parent
+	}
+}
