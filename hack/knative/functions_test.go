@@ -118,6 +118,13 @@ func CheckSpec(f Function) error {
 	if want, ok := ServiceAccounts[s.Name]; ok && s.Deploy.ServiceAccountName != want {
 		errs = append(errs, fmt.Errorf("deploy.serviceAccountName %q, want %q (config/serviceaccounts.yaml): it needs that account's permissions", s.Deploy.ServiceAccountName, want))
 	}
+	hasSink := false
+	for _, e := range s.Run.Envs {
+		hasSink = hasSink || e.Name == "K_SINK"
+	}
+	if !hasSink {
+		errs = append(errs, errors.New("run.envs has no K_SINK: every Slipway function publishes to the Broker, and a Knative Service gets no K_SINK by itself (use {{ configMap:slipway-config:brokerURL }})"))
+	}
 	for _, e := range s.Run.Envs {
 		if strings.Contains(e.Value, "{{") && !envRef.MatchString(e.Value) {
 			errs = append(errs, fmt.Errorf("run.envs %s: %q is not a func reference ({{ env:X }}, {{ secret:s:k }}, {{ configMap:c:k }})", e.Name, e.Value))
@@ -445,5 +452,57 @@ func (*F) Handle(s string) {}
 			}
 			t.Logf("rejected as expected: %.200s", err)
 		})
+	}
+}
+
+var refParts = regexp.MustCompile(`^\{\{\s*(secret|configMap):([-a-z0-9.]+)(?::([-._a-zA-Z0-9]+))?\s*\}\}$`)
+
+// TestFuncEnvRefs: every {{ secret:… }} / {{ configMap:… }} a func.yaml
+// refers to exists in config/ (the ConfigMap) or in the documented secrets
+// layout (config/secrets/), key included: `func deploy` fails on a missing
+// one, or worse, the function starts without it.
+func TestFuncEnvRefs(t *testing.T) {
+	docs, err := LoadDocs("config")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Decode(validationContext(), docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]map[string]bool{} // "secret:name" / "configMap:name" → keys
+	for _, c := range m.ConfigMaps {
+		keys["configMap:"+c.Name] = map[string]bool{}
+		for k := range c.Data {
+			keys["configMap:"+c.Name][k] = true
+		}
+	}
+	for _, s := range m.Secrets {
+		keys["secret:"+s.Name] = map[string]bool{}
+		for k := range s.StringData {
+			keys["secret:"+s.Name][k] = true
+		}
+		for k := range s.Data {
+			keys["secret:"+s.Name][k] = true
+		}
+	}
+	fns, err := FindFunctions(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		for _, e := range f.Spec.Run.Envs {
+			p := refParts.FindStringSubmatch(e.Value)
+			if p == nil {
+				continue
+			}
+			obj, ok := keys[p[1]+":"+p[2]]
+			switch {
+			case !ok:
+				t.Errorf("%s/func.yaml: env %s refers to %s %q, which config/ does not define", f.Rel, e.Name, p[1], p[2])
+			case p[3] != "" && !obj[p[3]]:
+				t.Errorf("%s/func.yaml: env %s refers to key %q of %s %q, which has no such key", f.Rel, e.Name, p[3], p[1], p[2])
+			}
+		}
 	}
 }
