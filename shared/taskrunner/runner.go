@@ -180,6 +180,9 @@ type planned struct {
 }
 
 func (r *Runner) trigger(ctx context.Context, task string, e event.Event) error {
+	if err := context.Cause(r.base); err != nil {
+		return fmt.Errorf("task %s: %w", task, err) // redeliver to a live instance
+	}
 	id := e.ID()
 	log := r.log.With(zap.String("task", task), zap.String("triggeredid", id), zap.String("shkeptncontext", keptn.Context(e)))
 	r.mu.Lock()

@@ -485,3 +485,26 @@ func dnsLabel(s string) bool {
 	}
 	return s != ""
 }
+
+func TestShutdownAbortsAndRefusesNewWork(t *testing.T) {
+	jobs := &blockingJobs{block: true, started: make(chan struct{}, 1)}
+	h := newHarness(t, map[string]string{"//task-definitions/ctr.yaml": def("ctr", "  container: {image: busybox}\n")}, func(_ *Config, d *Deps) { d.Jobs = jobs })
+	e := triggered(t, "ctr", nil)
+	if err := h.runner.Handle(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	<-jobs.started
+	if err := h.runner.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	f := h.check(e)
+	f.want(t, keptn.StatusErrored, keptn.ResultFail)
+	if s := f.def(t, "ctr"); s.Reason != ReasonAborted {
+		t.Fatalf("status %+v", s)
+	}
+	later := triggered(t, "ctr", nil)
+	later.SetID("another")
+	if err := h.runner.Handle(context.Background(), later); err == nil {
+		t.Fatal("a stopped runner accepted new work")
+	}
+}
