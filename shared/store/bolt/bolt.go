@@ -1,0 +1,583 @@
+// Package bolt is the embedded store driver: one bbolt file, for running the
+// control plane on a single machine (the default local store).
+//
+// Every record kind has its own bucket, and every query has a secondary-index
+// bucket whose keys sort in the query's order, so lookups and listings seek
+// instead of scanning all runs or events. Index keys are maintained in the
+// same bbolt transaction as the record, so they can never disagree with it.
+//
+// Update is one bbolt read-write transaction. bbolt admits one writer at a
+// time, so transactions never conflict and fn runs exactly once.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// Bucket names. Index buckets map an ordered key to nothing (or to a run id
+// for runs.task); the key ends with the record id.
+var (
+	bRuns        = []byte("runs")         // id -> run
+	bRunsTask    = []byte("runs.task")    // lp(project) taskTriggeredID -> id
+	bRunsCtx     = []byte("runs.ctx")     // lp(project) lp(keptnContext) tkey(triggeredAt) id
+	bRunsProject = []byte("runs.project") // lp(project) tkey(triggeredAt) id
+	bRunsTime    = []byte("runs.time")    // tkey(triggeredAt) id
+	bRunsDue     = []byte("runs.due")     // tkey(due) id, only when Due is set
+	bRunsOpen    = []byte("runs.open")    // lp(openType) tkey(openSince) id, only when OpenType is set
+
+	bLanes     = []byte("lanes")     // lp(project) lp(stage) lp(service) -> body
+	bContexts  = []byte("contexts")  // lp(project) lp(keptnContext) -> body
+	bProjects  = []byte("projects")  // name -> project
+	bResources = []byte("resources") // lp(project) lp(stage) lp(service) uri -> resource
+
+	bEvents        = []byte("events")         // id -> event
+	bEventsTime    = []byte("events.time")    // tkey(time) id
+	bEventsProject = []byte("events.project") // lp(project) tkey(time) id
+	bEventsCtx     = []byte("events.ctx")     // lp(keptnContext) tkey(time) id
+	bEventsTrig    = []byte("events.trig")    // lp(triggeredID) tkey(time) id, only when set
+
+	allBuckets = [][]byte{bRuns, bRunsTask, bRunsCtx, bRunsProject, bRunsTime, bRunsDue, bRunsOpen,
+		bLanes, bContexts, bProjects, bResources, bEvents, bEventsTime, bEventsProject, bEventsCtx, bEventsTrig}
+)
+
+// Options tune the driver; the zero value is the durable default.
+type Options struct {
+	// NoSync skips fsync on commit. A crash can then lose recent transactions
+	// or corrupt the file, so it is only for tests and benchmarks.
+	NoSync bool
+}
+
+// Store is a store.Store on a bbolt file.
+type Store struct {
+	db *bbolt.DB
+	// reads and writes count records (not index entries) for Stats.
+	reads, writes atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the store file at path with durable defaults.
+func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
+
+// OpenOptions opens the store file at path with the given options.
+func OpenOptions(path string, o Options) (*Store, error) {
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		// bbolt holds an exclusive file lock; fail instead of hanging forever
+		// when another process has the store open.
+		Timeout: time.Second,
+		NoSync:  o.NoSync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close store: %w", err)
+	}
+	return nil
+}
+
+// Stats reports how many records the store has read and written since it was
+// opened (index entries are not counted), for benchmarks.
+func (s *Store) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
+
+func tooLarge(kind, id string, n int) error {
+	if n > store.MaxBody {
+		return fmt.Errorf("%s %s: %d bytes: %w", kind, id, n, store.ErrTooLarge)
+	}
+	return nil
+}
+
+// view runs fn in a read-only transaction.
+func (s *Store) view(fn func(t *txn) error) error {
+	return s.db.View(func(btx *bbolt.Tx) error { return fn(&txn{s: s, btx: btx}) })
+}
+
+// update runs fn in a read-write transaction; fn's error is returned unchanged,
+// commit errors are wrapped.
+func (s *Store) update(fn func(t *txn) error) error {
+	btx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	// Rolls back when fn fails or panics; a no-op after a successful commit.
+	defer func() { _ = btx.Rollback() }()
+	if err := fn(&txn{s: s, btx: btx}); err != nil {
+		return err
+	}
+	if err := btx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(func(t *txn) error { return fn(t) })
+}
+
+// txn is a bbolt transaction with the record operations on top; it is the
+// store.Tx handed to Update's fn and the building block of every method.
+type txn struct {
+	s   *Store
+	btx *bbolt.Tx
+}
+
+var _ store.Tx = (*txn)(nil)
+
+func (t *txn) b(name []byte) *bbolt.Bucket { return t.btx.Bucket(name) }
+
+func (t *txn) GetRun(id string) (*store.Run, error) {
+	v := t.b(bRuns).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("run %s: %w", id, store.ErrNotFound)
+	}
+	t.s.reads.Add(1)
+	r, err := decodeRun(id, v)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", id, err)
+	}
+	return r, nil
+}
+
+func (t *txn) RunByTask(project, triggeredID string) (*store.Run, error) {
+	if triggeredID != "" {
+		if id := t.b(bRunsTask).Get(append(appendLP(nil, project), triggeredID...)); id != nil {
+			return t.GetRun(string(id))
+		}
+	}
+	return nil, fmt.Errorf("run of task %s in %s: %w", triggeredID, project, store.ErrNotFound)
+}
+
+func (t *txn) RunsByContext(project, keptnContext string) ([]*store.Run, error) {
+	runs := []*store.Run{}
+	prefix := appendLP(appendLP(nil, project), keptnContext)
+	c := t.b(bRunsCtx).Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		r, err := t.GetRun(string(k[len(prefix)+tkeyLen:]))
+		if err != nil {
+			return nil, fmt.Errorf("runs of context %s: %w", keptnContext, err)
+		}
+		runs = append(runs, r)
+	}
+	return runs, nil
+}
+
+func (t *txn) GetLane(key store.LaneKey) (*store.Lane, error) {
+	v := t.b(bLanes).Get(laneKey(key))
+	if v == nil {
+		return nil, fmt.Errorf("lane %v: %w", key, store.ErrNotFound)
+	}
+	t.s.reads.Add(1)
+	body, err := decodeBody(v)
+	if err != nil {
+		return nil, fmt.Errorf("lane %v: %w", key, err)
+	}
+	return &store.Lane{Key: key, Body: body}, nil
+}
+
+func (t *txn) GetContext(project, keptnContext string) (*store.Context, error) {
+	v := t.b(bContexts).Get(contextKey(project, keptnContext))
+	if v == nil {
+		return nil, fmt.Errorf("context %s/%s: %w", project, keptnContext, store.ErrNotFound)
+	}
+	t.s.reads.Add(1)
+	body, err := decodeBody(v)
+	if err != nil {
+		return nil, fmt.Errorf("context %s/%s: %w", project, keptnContext, err)
+	}
+	return &store.Context{Project: project, KeptnContext: keptnContext, Body: body}, nil
+}
+
+func (t *txn) GetProject(name string) (*store.Project, error) {
+	v := t.b(bProjects).Get([]byte(name))
+	if v == nil {
+		return nil, fmt.Errorf("project %s: %w", name, store.ErrNotFound)
+	}
+	t.s.reads.Add(1)
+	p, err := decodeProject(name, v)
+	if err != nil {
+		return nil, fmt.Errorf("project %s: %w", name, err)
+	}
+	return p, nil
+}
+
+// runIndexKeys lists the index entries of a run, bucket by bucket in the
+// order of runIndexes; nil means "no entry".
+var runIndexes = [][]byte{bRunsTask, bRunsCtx, bRunsProject, bRunsTime, bRunsDue, bRunsOpen}
+
+func runIndexKeys(r *store.Run) [6][]byte {
+	var k [6][]byte
+	if r.TaskTriggeredID != "" {
+		k[0] = append(appendLP(nil, r.Project), r.TaskTriggeredID...)
+	}
+	k[1] = append(appendTKey(appendLP(appendLP(nil, r.Project), r.KeptnContext), r.TriggeredAt), r.ID...)
+	k[2] = append(appendTKey(appendLP(nil, r.Project), r.TriggeredAt), r.ID...)
+	k[3] = append(tkey(r.TriggeredAt), r.ID...)
+	if !r.Due.IsZero() {
+		k[4] = append(tkey(r.Due), r.ID...)
+	}
+	if r.OpenType != "" {
+		k[5] = append(appendTKey(appendLP(nil, r.OpenType), r.OpenSince), r.ID...)
+	}
+	return k
+}
+
+// setRunIndexes moves index entries from old's keys to r's, touching only the
+// entries that change (a typical transition changes one or two).
+func (t *txn) setRunIndexes(old, r *store.Run) error {
+	var oldKeys, newKeys [6][]byte
+	if old != nil {
+		oldKeys = runIndexKeys(old)
+	}
+	if r != nil {
+		newKeys = runIndexKeys(r)
+	}
+	for i, name := range runIndexes {
+		if bytes.Equal(oldKeys[i], newKeys[i]) && (oldKeys[i] == nil) == (newKeys[i] == nil) {
+			continue
+		}
+		b := t.b(name)
+		if oldKeys[i] != nil {
+			// The task index is unique per key: only remove it if it still
+			// points at this run.
+			if i == 0 && string(b.Get(oldKeys[i])) != old.ID {
+				continue
+			}
+			if err := b.Delete(oldKeys[i]); err != nil {
+				return err
+			}
+		}
+		if newKeys[i] != nil {
+			var v []byte
+			if i == 0 {
+				v = []byte(r.ID)
+			}
+			if err := b.Put(newKeys[i], v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (t *txn) PutRun(r *store.Run) error {
+	if r.ID == "" {
+		return errors.New("put run: empty ID")
+	}
+	if err := tooLarge("run", r.ID, len(r.Body)); err != nil {
+		return err
+	}
+	var old *store.Run
+	if v := t.b(bRuns).Get([]byte(r.ID)); v != nil {
+		var d *decoder
+		old, d = decodeRunHeader(r.ID, v)
+		if d.err != nil {
+			return fmt.Errorf("put run %s: old record: %w", r.ID, d.err)
+		}
+	}
+	if err := t.setRunIndexes(old, r); err != nil {
+		return fmt.Errorf("put run %s: index: %w", r.ID, err)
+	}
+	if err := t.b(bRuns).Put([]byte(r.ID), encodeRun(r)); err != nil {
+		return fmt.Errorf("put run %s: %w", r.ID, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+func (t *txn) deleteRun(id string) error {
+	v := t.b(bRuns).Get([]byte(id))
+	if v == nil {
+		return nil
+	}
+	old, d := decodeRunHeader(id, v)
+	if d.err != nil {
+		return fmt.Errorf("delete run %s: %w", id, d.err)
+	}
+	if err := t.setRunIndexes(old, nil); err != nil {
+		return fmt.Errorf("delete run %s: index: %w", id, err)
+	}
+	if err := t.b(bRuns).Delete([]byte(id)); err != nil {
+		return fmt.Errorf("delete run %s: %w", id, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+func (t *txn) PutLane(l *store.Lane) error {
+	if err := tooLarge("lane", fmt.Sprint(l.Key), len(l.Body)); err != nil {
+		return err
+	}
+	if err := t.b(bLanes).Put(laneKey(l.Key), encodeBody(l.Body)); err != nil {
+		return fmt.Errorf("put lane %v: %w", l.Key, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+func (t *txn) PutContext(c *store.Context) error {
+	if err := tooLarge("context", c.KeptnContext, len(c.Body)); err != nil {
+		return err
+	}
+	if err := t.b(bContexts).Put(contextKey(c.Project, c.KeptnContext), encodeBody(c.Body)); err != nil {
+		return fmt.Errorf("put context %s/%s: %w", c.Project, c.KeptnContext, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+func (t *txn) DeleteLane(key store.LaneKey) error {
+	if err := t.b(bLanes).Delete(laneKey(key)); err != nil {
+		return fmt.Errorf("delete lane %v: %w", key, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+func (t *txn) putProject(p *store.Project) error {
+	if err := tooLarge("project", p.Name, len(p.Body)); err != nil {
+		return err
+	}
+	if err := t.b(bProjects).Put([]byte(p.Name), encodeProject(p)); err != nil {
+		return fmt.Errorf("put project %s: %w", p.Name, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (r *store.Run, err error) {
+	err = s.view(func(t *txn) error {
+		r, err = t.GetRun(id)
+		return err
+	})
+	return r, err
+}
+
+// CreateProject implements store.Store.
+func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
+	return s.update(func(t *txn) error {
+		if t.b(bProjects).Get([]byte(p.Name)) != nil {
+			return fmt.Errorf("create project %s: %w", p.Name, store.ErrAlreadyExists)
+		}
+		return t.putProject(p)
+	})
+}
+
+// GetProject implements store.Store.
+func (s *Store) GetProject(ctx context.Context, name string) (p *store.Project, err error) {
+	err = s.view(func(t *txn) error {
+		p, err = t.GetProject(name)
+		return err
+	})
+	return p, err
+}
+
+// UpdateProject implements store.Store.
+func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
+	return s.update(func(t *txn) error {
+		p, err := t.GetProject(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		if p.Name != name {
+			return fmt.Errorf("update project %s: renaming to %q is not supported", name, p.Name)
+		}
+		return t.putProject(p)
+	})
+}
+
+// DeleteProject implements store.Store. It is one transaction, so a project
+// is either entirely there or entirely gone.
+func (s *Store) DeleteProject(ctx context.Context, name string) error {
+	return s.update(func(t *txn) error {
+		if t.b(bProjects).Get([]byte(name)) == nil {
+			return fmt.Errorf("delete project %s: %w", name, store.ErrNotFound)
+		}
+		prefix := appendLP(nil, name)
+		// Keys are collected before deleting: deleting under a bbolt cursor
+		// makes it skip entries.
+		for _, k := range keysWithPrefix(t.b(bRunsProject), prefix) {
+			if err := t.deleteRun(string(k[len(prefix)+tkeyLen:])); err != nil {
+				return fmt.Errorf("delete project %s: %w", name, err)
+			}
+		}
+		for _, k := range keysWithPrefix(t.b(bEventsProject), prefix) {
+			if err := t.deleteEvent(string(k[len(prefix)+tkeyLen:])); err != nil {
+				return fmt.Errorf("delete project %s: %w", name, err)
+			}
+		}
+		for _, bucket := range [][]byte{bLanes, bContexts, bResources} {
+			b := t.b(bucket)
+			for _, k := range keysWithPrefix(b, prefix) {
+				if err := b.Delete(k); err != nil {
+					return fmt.Errorf("delete project %s: %w", name, err)
+				}
+				t.s.writes.Add(1)
+			}
+		}
+		if err := t.b(bProjects).Delete([]byte(name)); err != nil {
+			return fmt.Errorf("delete project %s: %w", name, err)
+		}
+		t.s.writes.Add(1)
+		return nil
+	})
+}
+
+func keysWithPrefix(b *bbolt.Bucket, prefix []byte) [][]byte {
+	var keys [][]byte
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		keys = append(keys, bytes.Clone(k))
+	}
+	return keys
+}
+
+func eventIndexKeys(e *store.Event) [][2][]byte {
+	suffix := append(tkey(e.Time), e.ID...)
+	keys := [][2][]byte{
+		{bEventsTime, suffix},
+		{bEventsProject, append(appendLP(nil, e.Project), suffix...)},
+		{bEventsCtx, append(appendLP(nil, e.KeptnContext), suffix...)},
+	}
+	if e.TriggeredID != "" {
+		keys = append(keys, [2][]byte{bEventsTrig, append(appendLP(nil, e.TriggeredID), suffix...)})
+	}
+	return keys
+}
+
+// AppendEvent implements store.Store.
+func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
+	if e.ID == "" {
+		return errors.New("append event: empty ID")
+	}
+	if err := tooLarge("event", e.ID, len(e.Body)); err != nil {
+		return err
+	}
+	return s.update(func(t *txn) error {
+		events := t.b(bEvents)
+		if events.Get([]byte(e.ID)) != nil {
+			return nil // the first version wins
+		}
+		for _, k := range eventIndexKeys(e) {
+			if err := t.b(k[0]).Put(k[1], nil); err != nil {
+				return fmt.Errorf("append event %s: index: %w", e.ID, err)
+			}
+		}
+		if err := events.Put([]byte(e.ID), encodeEvent(e)); err != nil {
+			return fmt.Errorf("append event %s: %w", e.ID, err)
+		}
+		t.s.writes.Add(1)
+		return nil
+	})
+}
+
+func (t *txn) deleteEvent(id string) error {
+	v := t.b(bEvents).Get([]byte(id))
+	if v == nil {
+		return nil
+	}
+	e, d := decodeEventHeader(id, v)
+	if d.err != nil {
+		return fmt.Errorf("delete event %s: %w", id, d.err)
+	}
+	for _, k := range eventIndexKeys(e) {
+		if err := t.b(k[0]).Delete(k[1]); err != nil {
+			return fmt.Errorf("delete event %s: index: %w", id, err)
+		}
+	}
+	if err := t.b(bEvents).Delete([]byte(id)); err != nil {
+		return fmt.Errorf("delete event %s: %w", id, err)
+	}
+	t.s.writes.Add(1)
+	return nil
+}
+
+// PutResource implements store.Store.
+func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
+	if err := tooLarge("resource", r.URI, len(r.Content)); err != nil {
+		return err
+	}
+	return s.update(func(t *txn) error {
+		key := append(resourceLevel(r.Project, r.Stage, r.Service), r.URI...)
+		if err := t.b(bResources).Put(key, encodeResource(r)); err != nil {
+			return fmt.Errorf("put resource %s: %w", r.URI, err)
+		}
+		t.s.writes.Add(1)
+		return nil
+	})
+}
+
+// GetResource implements store.Store.
+func (s *Store) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
+	var res *store.Resource
+	err := s.view(func(t *txn) error {
+		v := t.b(bResources).Get(append(resourceLevel(project, stage, service), uri...))
+		if v == nil {
+			return fmt.Errorf("resource %s: %w", uri, store.ErrNotFound)
+		}
+		t.s.reads.Add(1)
+		var err error
+		res, err = decodeResource(project, stage, service, uri, v)
+		return err
+	})
+	return res, err
+}
+
+func decodeResource(project, stage, service, uri string, v []byte) (*store.Resource, error) {
+	d := newDecoder(v)
+	r := &store.Resource{Project: project, Stage: stage, Service: service, URI: uri, UpdatedAt: d.time()}
+	r.Content = d.rest()
+	if d.err != nil {
+		return nil, fmt.Errorf("resource %s: %w", uri, d.err)
+	}
+	return r, nil
+}
+
+// DeleteResource implements store.Store.
+func (s *Store) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
+	return s.update(func(t *txn) error {
+		b := t.b(bResources)
+		key := append(resourceLevel(project, stage, service), uri...)
+		if b.Get(key) == nil {
+			return fmt.Errorf("delete resource %s: %w", uri, store.ErrNotFound)
+		}
+		if err := b.Delete(key); err != nil {
+			return fmt.Errorf("delete resource %s: %w", uri, err)
+		}
+		t.s.writes.Add(1)
+		return nil
+	})
+}
