@@ -1,0 +1,580 @@
+// Package firestore is the cloud store driver, on Cloud Firestore.
+//
+// Layout: one top-level collection per record kind (runs, lanes, contexts,
+// projects, events, resources), each name prefixed with Options.Prefix.
+// Collections are flat rather than nested under projects because the sweeper
+// (DueRuns), executors (ListOpen) and project-less events query across
+// projects. Document field names are listed in docs.go; every query shape the
+// driver issues is in indexcheck.go.
+//
+// Update is client.RunTransaction. Firestore forbids reads after writes in a
+// transaction, so the Tx buffers Put*/Delete* and applies them when fn
+// returns; reads consult the buffer first, so fn sees its own writes.
+// RunTransaction retries fn on contention (gRPC Aborted), which is why fn must
+// have no side effects outside tx.
+package firestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	fs "cloud.google.com/go/firestore"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// Options configure a Store.
+type Options struct {
+	// Prefix is prepended to every collection name, so that tests or tenants
+	// can share one database (e.g. "t42_" gives t42_runs, t42_events, ...).
+	Prefix string
+	// MaxAttempts bounds how often Update and UpdateProject run a transaction
+	// that keeps losing to concurrent ones; 0 means DefaultMaxAttempts.
+	MaxAttempts int
+}
+
+// DefaultMaxAttempts is higher than the client library's 5 because engine
+// transactions on one run can pile up in a burst (a task's .started and
+// .finished from several executors); each retry backs off with jitter.
+const DefaultMaxAttempts = 10
+
+// Store is a store.Store on Firestore.
+type Store struct {
+	client                                             *fs.Client
+	runs, lanes, contexts, projects, events, resources *fs.CollectionRef
+	maxAttempts                                        int
+	// reads and writes count documents, the unit Firestore bills, for Stats.
+	reads, writes atomic.Int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a Store on client. It does no I/O; the caller keeps ownership
+// of client (Close does not close it).
+func New(ctx context.Context, client *fs.Client, opts Options) *Store {
+	s := &Store{
+		client:      client,
+		runs:        client.Collection(opts.Prefix + "runs"),
+		lanes:       client.Collection(opts.Prefix + "lanes"),
+		contexts:    client.Collection(opts.Prefix + "contexts"),
+		projects:    client.Collection(opts.Prefix + "projects"),
+		events:      client.Collection(opts.Prefix + "events"),
+		resources:   client.Collection(opts.Prefix + "resources"),
+		maxAttempts: opts.MaxAttempts,
+	}
+	if s.maxAttempts <= 0 {
+		s.maxAttempts = DefaultMaxAttempts
+	}
+	return s
+}
+
+// Close implements store.Store; the client belongs to the caller.
+func (s *Store) Close() error { return nil }
+
+// Stats reports how many documents the store has read and written since it
+// was created (query results count one read each, an empty query one), for
+// benchmarks and cost estimates.
+func (s *Store) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
+
+// countQuery adds the reads Firestore bills for a query returning n documents.
+func (s *Store) countQuery(n int) { s.reads.Add(int64(max(n, 1))) }
+
+// mapErr maps a Firestore error onto the store sentinels, keeping the original
+// error in the chain (its gRPC status stays visible to callers and to
+// RunTransaction's retry logic).
+func mapErr(what string, err error) error {
+	switch status.Code(err) {
+	case codes.NotFound:
+		return fmt.Errorf("%s: %w: %w", what, store.ErrNotFound, err)
+	case codes.AlreadyExists:
+		return fmt.Errorf("%s: %w: %w", what, store.ErrAlreadyExists, err)
+	case codes.InvalidArgument:
+		// Index fields can still push a document over 1 MiB.
+		if msg := strings.ToLower(status.Convert(err).Message()); strings.Contains(msg, "size") ||
+			strings.Contains(msg, "too big") || strings.Contains(msg, "too large") || strings.Contains(msg, "exceeds") {
+			return fmt.Errorf("%s: %w: %w", what, store.ErrTooLarge, err)
+		}
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func tooLarge(kind, id string, n int) error {
+	if n > store.MaxBody {
+		return fmt.Errorf("%s %s: %d bytes: %w", kind, id, n, store.ErrTooLarge)
+	}
+	return nil
+}
+
+// runTx runs f in a Firestore transaction. An error from f comes back
+// unchanged, as store.Store requires; only the transaction machinery's own
+// errors are wrapped.
+func (s *Store) runTx(ctx context.Context, what string, f func(ctx context.Context, ft *fs.Transaction) error) error {
+	var fErr error
+	err := s.client.RunTransaction(ctx, func(ctx context.Context, ft *fs.Transaction) error {
+		fErr = f(ctx, ft)
+		return fErr
+	}, fs.MaxAttempts(s.maxAttempts))
+	if err == nil || (fErr != nil && err == fErr) { //nolint:errorlint // identity: was it f's error?
+		return err
+	}
+	return mapErr(what, err)
+}
+
+// Update implements store.Store.
+func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.runTx(ctx, "update", func(ctx context.Context, ft *fs.Transaction) error {
+		t := &tx{s: s, ctx: ctx, ft: ft}
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.apply()
+	})
+}
+
+type contextKey struct{ project, keptnContext string }
+
+// tx is the store.Tx of one transaction attempt (RunTransaction makes a new
+// one per attempt, so a retried fn starts with an empty buffer).
+type tx struct {
+	s   *Store
+	ctx context.Context
+	ft  *fs.Transaction
+	// Buffered writes, applied by apply. A nil lane is a deletion.
+	runs     map[string]*store.Run
+	lanes    map[store.LaneKey]*store.Lane
+	contexts map[contextKey]*store.Context
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func copyRun(r *store.Run) *store.Run {
+	c := *r
+	c.Body = slices.Clone(r.Body)
+	c.TriggeredAt, c.OpenSince, c.Due = trunc(c.TriggeredAt), trunc(c.OpenSince), trunc(c.Due)
+	return &c
+}
+
+func (t *tx) get(ref *fs.DocumentRef, what string, into any) error {
+	t.s.reads.Add(1)
+	snap, err := t.ft.Get(ref)
+	if err != nil {
+		return mapErr(what, err)
+	}
+	if err := snap.DataTo(into); err != nil {
+		return fmt.Errorf("%s: decode: %w", what, err)
+	}
+	return nil
+}
+
+func (t *tx) GetRun(id string) (*store.Run, error) {
+	if r, ok := t.runs[id]; ok {
+		return copyRun(r), nil
+	}
+	var d runDoc
+	if err := t.get(t.s.runs.Doc(docID(id)), "get run "+id, &d); err != nil {
+		return nil, err
+	}
+	return d.run(id), nil
+}
+
+// queryRuns runs q in the transaction and merges the write buffer: buffered
+// runs replace their stored versions, and keep(r) decides membership for
+// buffered runs the query may not have returned (or no longer matches).
+func (t *tx) queryRuns(q fs.Query, what string, keep func(*store.Run) bool) ([]*store.Run, error) {
+	snaps, err := t.ft.Documents(q).GetAll()
+	t.s.countQuery(len(snaps))
+	if err != nil {
+		return nil, mapErr(what, err)
+	}
+	var runs []*store.Run
+	for _, snap := range snaps {
+		r, err := decodeRun(snap)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
+		}
+		if _, buffered := t.runs[r.ID]; !buffered {
+			runs = append(runs, r)
+		}
+	}
+	for _, r := range t.runs {
+		if keep(r) {
+			runs = append(runs, copyRun(r))
+		}
+	}
+	return runs, nil
+}
+
+func (t *tx) RunByTask(project, triggeredID string) (*store.Run, error) {
+	what := fmt.Sprintf("run of task %s in %s", triggeredID, project)
+	if triggeredID == "" {
+		return nil, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	// Task ids are unique, but buffered runs may hide stored matches, so ask
+	// for enough documents to find one that is not shadowed.
+	q := t.s.runs.Where("project", "==", project).Where("taskTriggeredId", "==", triggeredID).Limit(len(t.runs) + 1)
+	runs, err := t.queryRuns(q, what, func(r *store.Run) bool {
+		return r.Project == project && r.TaskTriggeredID == triggeredID
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return nil, fmt.Errorf("%s: %w", what, store.ErrNotFound)
+	}
+	sortRuns(runs)
+	return runs[0], nil
+}
+
+func (t *tx) RunsByContext(project, keptnContext string) ([]*store.Run, error) {
+	q := t.s.runs.Where("project", "==", project).Where("keptnContext", "==", keptnContext).
+		OrderBy("triggeredAt", fs.Asc).OrderBy(fs.DocumentID, fs.Asc)
+	runs, err := t.queryRuns(q, "runs of context "+keptnContext, func(r *store.Run) bool {
+		return r.Project == project && r.KeptnContext == keptnContext
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortRuns(runs)
+	if runs == nil {
+		runs = []*store.Run{}
+	}
+	return runs, nil
+}
+
+// sortRuns orders runs oldest first, ties by ID.
+func sortRuns(runs []*store.Run) {
+	sort.Slice(runs, func(i, j int) bool {
+		if c := runs[i].TriggeredAt.Compare(runs[j].TriggeredAt); c != 0 {
+			return c < 0
+		}
+		return runs[i].ID < runs[j].ID
+	})
+}
+
+func laneDocID(k store.LaneKey) string { return docID(k.Project, k.Stage, k.Service) }
+
+func (t *tx) GetLane(key store.LaneKey) (*store.Lane, error) {
+	if l, ok := t.lanes[key]; ok {
+		if l == nil {
+			return nil, fmt.Errorf("lane %v: %w", key, store.ErrNotFound)
+		}
+		return &store.Lane{Key: key, Body: slices.Clone(l.Body)}, nil
+	}
+	var d laneDoc
+	if err := t.get(t.s.lanes.Doc(laneDocID(key)), fmt.Sprintf("get lane %v", key), &d); err != nil {
+		return nil, err
+	}
+	return &store.Lane{Key: key, Body: d.Body}, nil
+}
+
+func (t *tx) GetContext(project, keptnContext string) (*store.Context, error) {
+	if c, ok := t.contexts[contextKey{project, keptnContext}]; ok {
+		return &store.Context{Project: project, KeptnContext: keptnContext, Body: slices.Clone(c.Body)}, nil
+	}
+	var d contextDoc
+	if err := t.get(t.s.contexts.Doc(docID(project, keptnContext)), "get context "+keptnContext, &d); err != nil {
+		return nil, err
+	}
+	return &store.Context{Project: project, KeptnContext: keptnContext, Body: d.Body}, nil
+}
+
+func (t *tx) GetProject(name string) (*store.Project, error) {
+	var d projectDoc
+	if err := t.get(t.s.projects.Doc(docID(name)), "get project "+name, &d); err != nil {
+		return nil, err
+	}
+	return &store.Project{Name: name, CreatedAt: utc(d.CreatedAt), Body: d.Body}, nil
+}
+
+func (t *tx) PutRun(r *store.Run) error {
+	if r.ID == "" {
+		return errors.New("put run: empty ID")
+	}
+	if err := tooLarge("run", r.ID, len(r.Body)); err != nil {
+		return err
+	}
+	if t.runs == nil {
+		t.runs = map[string]*store.Run{}
+	}
+	t.runs[r.ID] = copyRun(r)
+	return nil
+}
+
+func (t *tx) PutLane(l *store.Lane) error {
+	if err := tooLarge("lane", fmt.Sprint(l.Key), len(l.Body)); err != nil {
+		return err
+	}
+	if t.lanes == nil {
+		t.lanes = map[store.LaneKey]*store.Lane{}
+	}
+	t.lanes[l.Key] = &store.Lane{Key: l.Key, Body: slices.Clone(l.Body)}
+	return nil
+}
+
+func (t *tx) PutContext(c *store.Context) error {
+	if err := tooLarge("context", c.KeptnContext, len(c.Body)); err != nil {
+		return err
+	}
+	if t.contexts == nil {
+		t.contexts = map[contextKey]*store.Context{}
+	}
+	t.contexts[contextKey{c.Project, c.KeptnContext}] = &store.Context{Project: c.Project, KeptnContext: c.KeptnContext, Body: slices.Clone(c.Body)}
+	return nil
+}
+
+// DeleteLane buffers a blind delete: deleting a missing lane is allowed.
+func (t *tx) DeleteLane(key store.LaneKey) error {
+	if t.lanes == nil {
+		t.lanes = map[store.LaneKey]*store.Lane{}
+	}
+	t.lanes[key] = nil
+	return nil
+}
+
+// apply hands the buffered writes to the transaction, in a fixed order so a
+// retried fn produces the same commit.
+func (t *tx) apply() error {
+	for _, id := range sortedKeys(t.runs, func(a, b string) int { return strings.Compare(a, b) }) {
+		if err := t.ft.Set(t.s.runs.Doc(docID(id)), toRunDoc(t.runs[id])); err != nil {
+			return fmt.Errorf("put run %s: %w", id, err)
+		}
+	}
+	for _, k := range sortedKeys(t.lanes, func(a, b store.LaneKey) int { return strings.Compare(laneDocID(a), laneDocID(b)) }) {
+		ref := t.s.lanes.Doc(laneDocID(k))
+		var err error
+		if l := t.lanes[k]; l == nil {
+			err = t.ft.Delete(ref)
+		} else {
+			err = t.ft.Set(ref, &laneDoc{Project: k.Project, Stage: k.Stage, Service: k.Service, Body: l.Body})
+		}
+		if err != nil {
+			return fmt.Errorf("write lane %v: %w", k, err)
+		}
+	}
+	for _, k := range sortedKeys(t.contexts, func(a, b contextKey) int {
+		return strings.Compare(docID(a.project, a.keptnContext), docID(b.project, b.keptnContext))
+	}) {
+		c := t.contexts[k]
+		err := t.ft.Set(t.s.contexts.Doc(docID(k.project, k.keptnContext)),
+			&contextDoc{Project: c.Project, KeptnContext: c.KeptnContext, Body: c.Body})
+		if err != nil {
+			return fmt.Errorf("put context %s: %w", k.keptnContext, err)
+		}
+	}
+	t.s.writes.Add(int64(len(t.runs) + len(t.lanes) + len(t.contexts)))
+	return nil
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, cmp func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, cmp)
+	return keys
+}
+
+func decodeRun(snap *fs.DocumentSnapshot) (*store.Run, error) {
+	id, err := parseID(snap.Ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	var d runDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, fmt.Errorf("decode run %s: %w", id, err)
+	}
+	return d.run(id), nil
+}
+
+// GetRun implements store.Store.
+func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+	s.reads.Add(1)
+	snap, err := s.runs.Doc(docID(id)).Get(ctx)
+	if err != nil {
+		return nil, mapErr("get run "+id, err)
+	}
+	return decodeRun(snap)
+}
+
+// CreateProject implements store.Store.
+func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
+	if err := tooLarge("project", p.Name, len(p.Body)); err != nil {
+		return err
+	}
+	s.writes.Add(1)
+	_, err := s.projects.Doc(docID(p.Name)).Create(ctx, &projectDoc{Name: p.Name, CreatedAt: p.CreatedAt, Body: p.Body})
+	if err != nil {
+		return mapErr("create project "+p.Name, err)
+	}
+	return nil
+}
+
+// GetProject implements store.Store.
+func (s *Store) GetProject(ctx context.Context, name string) (*store.Project, error) {
+	s.reads.Add(1)
+	snap, err := s.projects.Doc(docID(name)).Get(ctx)
+	if err != nil {
+		return nil, mapErr("get project "+name, err)
+	}
+	return decodeProject(snap)
+}
+
+func decodeProject(snap *fs.DocumentSnapshot) (*store.Project, error) {
+	var d projectDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, fmt.Errorf("decode project %s: %w", snap.Ref.ID, err)
+	}
+	return &store.Project{Name: d.Name, CreatedAt: utc(d.CreatedAt), Body: d.Body}, nil
+}
+
+// UpdateProject implements store.Store.
+func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
+	return s.runTx(ctx, "update project "+name, func(ctx context.Context, ft *fs.Transaction) error {
+		t := &tx{s: s, ctx: ctx, ft: ft}
+		p, err := t.GetProject(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		if p.Name != name {
+			return fmt.Errorf("update project %s: renaming to %q is not supported", name, p.Name)
+		}
+		if err := tooLarge("project", name, len(p.Body)); err != nil {
+			return err
+		}
+		s.writes.Add(1)
+		return ft.Set(s.projects.Doc(docID(name)), &projectDoc{Name: name, CreatedAt: p.CreatedAt, Body: p.Body})
+	})
+}
+
+// deleteBatch is how many documents DeleteProject deletes per query round.
+const deleteBatch = 300
+
+// DeleteProject implements store.Store. A project can hold more documents
+// than one transaction should write, so the cascade is not atomic: children
+// are deleted first and the project document last, which makes a failed
+// delete safe to retry (the project is still there until everything under it
+// is gone). Writers should have stopped using the project beforehand.
+func (s *Store) DeleteProject(ctx context.Context, name string) error {
+	what := "delete project " + name
+	s.reads.Add(1)
+	if _, err := s.projects.Doc(docID(name)).Get(ctx); err != nil {
+		return mapErr(what, err)
+	}
+	for _, coll := range []*fs.CollectionRef{s.runs, s.lanes, s.contexts, s.events, s.resources} {
+		if err := s.deleteWhere(ctx, coll.Where("project", "==", name)); err != nil {
+			return fmt.Errorf("%s: %s: %w", what, coll.ID, err)
+		}
+	}
+	s.writes.Add(1)
+	if _, err := s.projects.Doc(docID(name)).Delete(ctx); err != nil {
+		return mapErr(what, err)
+	}
+	return nil
+}
+
+// deleteWhere deletes the documents matching q in rounds of deleteBatch.
+func (s *Store) deleteWhere(ctx context.Context, q fs.Query) error {
+	for {
+		snaps, err := q.Select().Limit(deleteBatch).Documents(ctx).GetAll()
+		s.countQuery(len(snaps))
+		if err != nil {
+			return mapErr("query", err)
+		}
+		if len(snaps) == 0 {
+			return nil
+		}
+		bw := s.client.BulkWriter(ctx)
+		jobs := make([]*fs.BulkWriterJob, 0, len(snaps))
+		for _, snap := range snaps {
+			job, err := bw.Delete(snap.Ref)
+			if err != nil {
+				bw.End()
+				return fmt.Errorf("delete %s: %w", snap.Ref.ID, err)
+			}
+			jobs = append(jobs, job)
+		}
+		bw.End()
+		s.writes.Add(int64(len(jobs)))
+		for i, job := range jobs {
+			if _, err := job.Results(); err != nil && status.Code(err) != codes.NotFound {
+				return mapErr("delete "+snaps[i].Ref.ID, err)
+			}
+		}
+	}
+}
+
+// AppendEvent implements store.Store: Create fails on an existing id, which
+// is exactly "the first version wins".
+func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
+	if e.ID == "" {
+		return errors.New("append event: empty ID")
+	}
+	if err := tooLarge("event", e.ID, len(e.Body)); err != nil {
+		return err
+	}
+	s.writes.Add(1)
+	_, err := s.events.Doc(docID(e.ID)).Create(ctx, toEventDoc(e))
+	if err != nil && status.Code(err) != codes.AlreadyExists {
+		return mapErr("append event "+e.ID, err)
+	}
+	return nil
+}
+
+func resourceDocID(project, stage, service, uri string) string {
+	return docID(project, stage, service, uri)
+}
+
+// PutResource implements store.Store.
+func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
+	if err := tooLarge("resource", r.URI, len(r.Content)); err != nil {
+		return err
+	}
+	s.writes.Add(1)
+	_, err := s.resources.Doc(resourceDocID(r.Project, r.Stage, r.Service, r.URI)).Set(ctx, &resourceDoc{
+		Project: r.Project, Stage: r.Stage, Service: r.Service, URI: r.URI, Content: r.Content, UpdatedAt: r.UpdatedAt,
+	})
+	if err != nil {
+		return mapErr("put resource "+r.URI, err)
+	}
+	return nil
+}
+
+// GetResource implements store.Store.
+func (s *Store) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
+	s.reads.Add(1)
+	snap, err := s.resources.Doc(resourceDocID(project, stage, service, uri)).Get(ctx)
+	if err != nil {
+		return nil, mapErr("get resource "+uri, err)
+	}
+	return decodeResource(snap)
+}
+
+func decodeResource(snap *fs.DocumentSnapshot) (*store.Resource, error) {
+	var d resourceDoc
+	if err := snap.DataTo(&d); err != nil {
+		return nil, fmt.Errorf("decode resource %s: %w", snap.Ref.ID, err)
+	}
+	return &store.Resource{Project: d.Project, Stage: d.Stage, Service: d.Service, URI: d.URI,
+		Content: d.Content, UpdatedAt: utc(d.UpdatedAt)}, nil
+}
+
+// DeleteResource implements store.Store; the Exists precondition turns a
+// missing resource into NotFound.
+func (s *Store) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
+	s.writes.Add(1)
+	_, err := s.resources.Doc(resourceDocID(project, stage, service, uri)).Delete(ctx, fs.Exists)
+	if err != nil {
+		return mapErr("delete resource "+uri, err)
+	}
+	return nil
+}
