@@ -262,7 +262,9 @@ func main() { _ = %s }
 // scaffold's pins, and the function's own requires and go.sum. Like func, it
 // does NOT copy the function's replace directives. rootDir, when set,
 // replaces the root module: the stand-in for the published root-module
-// version a deployed function downloads.
+// version a deployed function downloads; every other module of the
+// repository (nested modules such as shared/taskrunner/k8sjob) is replaced
+// the same way, for the same reason.
 func Scaffold(f Function, dir, rootDir string) error {
 	style, err := DetectStyle(f.Dir)
 	if err != nil {
@@ -288,8 +290,16 @@ func Scaffold(f Function, dir, rootDir string) error {
 		fmt.Fprintf(&mod, "\t%s %s\n", r.Mod.Path, r.Mod.Version)
 	}
 	fmt.Fprintf(&mod, ")\n\nreplace %s => %s\n", module, f.Dir)
-	if rootDir != "" && module != RootModule {
-		fmt.Fprintf(&mod, "\nreplace %s => %s\n", RootModule, rootDir)
+	if rootDir != "" {
+		local, err := repoModules(rootDir)
+		if err != nil {
+			return err
+		}
+		for path, dir := range local {
+			if path != module {
+				fmt.Fprintf(&mod, "replace %s => %s\n", path, dir)
+			}
+		}
 	}
 	sum, _ := os.ReadFile(filepath.Join(f.Dir, "go.sum"))
 	files := map[string]string{
@@ -308,6 +318,30 @@ func Scaffold(f Function, dir, rootDir string) error {
 		}
 	}
 	return nil
+}
+
+// repoModules maps every module of the repository (each go.mod under
+// rootDir, except tooling under hack/) to its directory.
+func repoModules(rootDir string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(rootDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == ".func" || path == filepath.Join(rootDir, "hack")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || d.Name() != "go.mod" {
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[modfile.ModulePath(raw)] = filepath.Dir(path)
+		return nil
+	})
+	return out, err
 }
 
 // goCmd runs the go tool the way func's host builder does: GOWORK=off (a
