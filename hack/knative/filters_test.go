@@ -34,6 +34,18 @@ const (
 	srcPing         = "/apis/v1/namespaces/slipway/pingsources/slipway-sweeper"
 )
 
+// newEvent builds a bare event with the given extensions.
+func newEvent(id, typ, source string, ext map[string]any) event.Event {
+	e := event.New()
+	e.SetID(id)
+	e.SetType(typ)
+	e.SetSource(source)
+	for k, v := range ext {
+		e.SetExtension(k, v)
+	}
+	return e
+}
+
 // knativeFilter builds the filter Knative's broker applies for a Trigger
 // (filters win over filter.attributes; filter_handler.go).
 func knativeFilter(t *eventingv1.Trigger) eventfilter.Filter {
@@ -109,16 +121,10 @@ func corpus() []event.Event {
 	n := 0
 	mk := func(typ, source string, ext map[string]any) {
 		n++
-		e := event.New()
-		e.SetID(fmt.Sprintf("ev-%d", n))
-		e.SetType(typ)
-		e.SetSource(source)
+		e := newEvent(fmt.Sprintf("ev-%d", n), typ, source, ext)
 		e.SetTime(time.Date(2026, 11, 22, 3, 0, 0, 0, time.UTC))
 		e.SetExtension(keptn.ExtContext, "0c7e5f61-8a86-4bbb-a9f3-5e22b3d7c0aa")
 		e.SetExtension(keptn.ExtSpecVersion, keptn.SpecVersion)
-		for k, v := range ext {
-			e.SetExtension(k, v)
-		}
 		_ = e.SetData(event.ApplicationJSON, map[string]string{"project": "podtato", "stage": "dev", "service": "head"})
 		out = append(out, e)
 	}
@@ -228,16 +234,7 @@ func TestDevBrokerMatchesKnativeDialects(t *testing.T) {
 // own filters. Each row is one event; want lists the Triggers that take it.
 func TestRouting(t *testing.T) {
 	routes := loadRoutes(t)
-	ev := func(typ, source string, ext map[string]any) event.Event {
-		e := event.New()
-		e.SetID("x")
-		e.SetType(typ)
-		e.SetSource(source)
-		for k, v := range ext {
-			e.SetExtension(k, v)
-		}
-		return e
-	}
+	ev := func(typ, source string, ext map[string]any) event.Event { return newEvent("x", typ, source, ext) }
 	task := map[string]any{KindExtension: "task"}
 	seq := map[string]any{KindExtension: "sequence"}
 	executorsTriggered := []string{"generic-executor-triggered", "task-runner-triggered"}
@@ -292,14 +289,7 @@ func TestNoSelfLoops(t *testing.T) {
 	routes := loadRoutes(t)
 	emits := map[string][]event.Event{}
 	add := func(sub, typ, source string, ext map[string]any) {
-		e := event.New()
-		e.SetID("x")
-		e.SetType(typ)
-		e.SetSource(source)
-		for k, v := range ext {
-			e.SetExtension(k, v)
-		}
-		emits[sub] = append(emits[sub], e)
+		emits[sub] = append(emits[sub], newEvent("x", typ, source, ext))
 	}
 	for _, task := range []string{"deployment", "test", "evaluation", "release", "get-action", "action", "my-task"} {
 		add("control-plane", keptn.TaskType(task, keptn.KindTriggered), srcControlPlane, map[string]any{KindExtension: "task"})

@@ -5,9 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -19,6 +16,7 @@ import (
 
 	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/store/firestore"
+	"github.com/slipwayhq/slipway/shared/store/firestore/fstest"
 )
 
 // IndexFile is config/firestore/firestore.indexes.json.
@@ -236,24 +234,13 @@ func exerciseStore(ctx context.Context, s store.Store) error {
 	return s.DeleteProject(ctx, "p")
 }
 
-// indexUsage asks the emulator which composite indexes the queries run on
-// project so far would need in production (the emulator itself never
-// enforces indexes).
+// indexUsage parses the emulator's report of the composite indexes the
+// queries run on project so far would need in production (the emulator
+// itself never enforces indexes).
 func indexUsage(ctx context.Context, host, project string) ([]Index, error) {
-	p := url.PathEscape(project)
-	u := fmt.Sprintf("http://%s/emulator/v1/projects/%s:indexUsage?database=projects/%s/databases/(default)", host, p, p)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	body, err := fstest.IndexUsage(ctx, host, project)
 	if err != nil {
 		return nil, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("index usage: %w", err)
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("index usage: %s: %s (%v)", res.Status, body, err)
 	}
 	var report struct {
 		Reports []struct {
@@ -280,20 +267,6 @@ func indexUsage(ctx context.Context, host, project string) ([]Index, error) {
 	return out, nil
 }
 
-func clearProject(ctx context.Context, host, project string) error {
-	u := fmt.Sprintf("http://%s/emulator/v1/projects/%s/databases/(default)/documents", host, url.PathEscape(project))
-	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, u, nil)
-	if err != nil {
-		return err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	res.Body.Close()
-	return nil
-}
-
 // TestFirestoreIndexes runs every query shape of the Firestore driver on the
 // emulator and checks that config/firestore/firestore.indexes.json serves
 // each composite index the emulator reports as needed, and that it declares
@@ -316,7 +289,7 @@ func TestFirestoreIndexes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	defer clearProject(context.Background(), host, project) //nolint:errcheck // best effort
+	defer fstest.Clear(context.Background(), host, project) //nolint:errcheck // best effort
 	s := firestore.New(ctx, client, firestore.Options{})
 	if err := exerciseStore(ctx, s); err != nil {
 		t.Fatal(err)
