@@ -75,6 +75,12 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		// when another process has the store open.
 		Timeout: time.Second,
 		NoSync:  o.NoSync,
+		// As etcd does: don't write the freelist on every commit (it is rebuilt
+		// by scanning the file on open) and keep it in a hash map. Every
+		// engine transaction frees and allocates pages, so this trims each
+		// commit's writes; durability is unaffected.
+		NoFreelistSync: true,
+		FreelistType:   bbolt.FreelistMapType,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -3,7 +3,6 @@ package storetest
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/store"
@@ -62,9 +61,8 @@ func BenchmarkTransition(b *testing.B, s store.Store) {
 			// A transition changes state, bookkeeping and a little of the body.
 			r.State = "started"
 			r.Due = at(n)
-			r.Body = strconv.AppendInt(r.Body[:len(r.Body)-8], int64(n%10_000_000), 10)
-			for len(r.Body) < len(body) {
-				r.Body = append(r.Body, ' ')
+			if len(r.Body) >= 8 {
+				copy(r.Body[len(r.Body)-8:], fmt.Appendf(nil, "%08d", n%100_000_000))
 			}
 			return tx.PutRun(r)
 		})
