@@ -58,7 +58,8 @@ type Options struct {
 
 // Store is a store.Store on a bbolt file.
 type Store struct {
-	db *bbolt.DB
+	db    *bbolt.DB
+	group group
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64
 }
@@ -122,24 +123,6 @@ func tooLarge(kind, id string, n int) error {
 // view runs fn in a read-only transaction.
 func (s *Store) view(fn func(t *txn) error) error {
 	return s.db.View(func(btx *bbolt.Tx) error { return fn(&txn{s: s, btx: btx}) })
-}
-
-// update runs fn in a read-write transaction; fn's error is returned unchanged,
-// commit errors are wrapped.
-func (s *Store) update(fn func(t *txn) error) error {
-	btx, err := s.db.Begin(true)
-	if err != nil {
-		return fmt.Errorf("begin transaction: %w", err)
-	}
-	// Rolls back when fn fails or panics; a no-op after a successful commit.
-	defer func() { _ = btx.Rollback() }()
-	if err := fn(&txn{s: s, btx: btx}); err != nil {
-		return err
-	}
-	if err := btx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
 }
 
 // Update implements store.Store.

@@ -1,0 +1,110 @@
+package bolt
+
+import (
+	"fmt"
+	"sync"
+
+	"go.etcd.io/bbolt"
+)
+
+// Group commit: bbolt serialises writers and syncs the file on every commit,
+// so under concurrent load transactions would queue for one fsync each.
+// Instead, callers that arrive while a commit is running are gathered and run
+// one after another inside the next single bbolt transaction, sharing its
+// fsync. There is no waiting window: a lone caller commits at once. Each
+// function still runs in a serial order and sees the writes of those before
+// it, so the batch is equivalent to running them one by one.
+
+// maxGroup bounds one group so a commit never holds the writer for long.
+const maxGroup = 128
+
+type call struct {
+	fn  func(t *txn) error
+	err chan error
+}
+
+type group struct {
+	mu         sync.Mutex
+	pending    []*call
+	committing bool
+}
+
+// update runs fn in a read-write transaction, possibly shared with other
+// callers; fn's error is returned unchanged, commit errors are wrapped. fn may
+// run more than once (when another member of its group fails), which the
+// store contract allows.
+func (s *Store) update(fn func(t *txn) error) error {
+	c := &call{fn: fn, err: make(chan error, 1)}
+	s.group.mu.Lock()
+	s.group.pending = append(s.group.pending, c)
+	if !s.group.committing {
+		s.group.committing = true
+		go s.commitLoop()
+	}
+	s.group.mu.Unlock()
+	return <-c.err
+}
+
+// run calls the member's function; a panic becomes that member's error
+// instead of killing the goroutine every member waits on.
+func (c *call) run(t *txn) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store transaction panicked: %v", p)
+		}
+	}()
+	return c.fn(t)
+}
+
+// commitLoop commits groups until nobody is waiting.
+func (s *Store) commitLoop() {
+	for {
+		s.group.mu.Lock()
+		batch := s.group.pending
+		if len(batch) > maxGroup {
+			batch, s.group.pending = batch[:maxGroup], batch[maxGroup:]
+		} else {
+			s.group.pending = nil
+		}
+		if len(batch) == 0 {
+			s.group.committing = false
+			s.group.mu.Unlock()
+			return
+		}
+		s.group.mu.Unlock()
+		s.commit(batch)
+	}
+}
+
+// commit runs a group in one transaction. If a member fails, the group is
+// rolled back, the failing member gets its own error by running alone, and
+// the others are committed again without it.
+func (s *Store) commit(batch []*call) {
+	failed := -1
+	err := s.db.Update(func(btx *bbolt.Tx) error {
+		t := &txn{s: s, btx: btx}
+		for i, c := range batch {
+			if err := c.run(t); err != nil {
+				failed = i
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err == nil:
+		for _, c := range batch {
+			c.err <- nil
+		}
+	case failed < 0: // the commit itself failed
+		for _, c := range batch {
+			c.err <- fmt.Errorf("commit: %w", err)
+		}
+	case len(batch) == 1:
+		batch[0].err <- err
+	default:
+		s.commit(batch[failed : failed+1])
+		rest := append(append([]*call(nil), batch[:failed]...), batch[failed+1:]...)
+		s.commit(rest)
+	}
+}
