@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type options struct {
 	runs, services, tasks int
 	storeKind             string
 	relayN                int
+	cpuprofile            string
 	timeout               time.Duration
 }
 
@@ -47,6 +49,7 @@ func main() {
 	flag.StringVar(&o.storeKind, "store", "bolt", "bolt or firestore (FIRESTORE_EMULATOR_HOST)")
 	flag.IntVar(&o.relayN, "relay", 20000, "events for the bare relay measurement")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after")
+	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (runtime included) to this file")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -225,6 +228,16 @@ spec:
 	if err := api.setup(o); err != nil {
 		return err
 	}
+	if o.cpuprofile != "" {
+		f, err := os.Create(o.cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
@@ -249,14 +262,36 @@ spec:
 	select {
 	case <-rec.done:
 	case <-ctx.Done():
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		return fmt.Errorf("timed out: %d of %d runs finished", rec.finished, o.runs)
+		return diagnose(rt, rec, o)
 	}
 	elapsed := time.Since(start)
 	stats := rt.Broker.Stats()
 	report(o, rec, elapsed, relay, stats)
 	return nil
+}
+
+// diagnose explains a run that did not finish: executor send errors and the
+// state of every unfinished context.
+func diagnose(rt *localrt.Runtime, rec *recorder, o options) error {
+	rec.mu.Lock()
+	finished, errs := rec.finished, rec.errs
+	rec.mu.Unlock()
+	views, err := rt.ControlPlane.Contexts(context.Background(), "load", nil)
+	if err != nil {
+		return err
+	}
+	states := map[string]int{}
+	shown := 0
+	for _, v := range views {
+		states[v.State]++
+		if v.State != "finished" && shown < 5 {
+			shown++
+			raw, _ := json.Marshal(v)
+			fmt.Fprintf(os.Stderr, "unfinished: %s\n", raw)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "broker: %+v\n", rt.Broker.Stats())
+	return fmt.Errorf("timed out: %d of %d runs finished, %d executor send errors, context states %v", finished, o.runs, errs, states)
 }
 
 func report(o options, rec *recorder, elapsed time.Duration, relay float64, st broker.Stats) {
