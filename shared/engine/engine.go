@@ -370,9 +370,15 @@ func (s *step) triggerTask(r *Run, idx int) {
 	task := r.Sequence.Tasks[idx]
 	id := DeterministicID(r.ID, "task", fmt.Sprint(idx))
 	typ := keptn.TaskType(task.Name, keptn.KindTriggered)
-	s.emit(r, typ, keptn.Meta{ID: id}, r.taskPayload(task))
+	s.emit(r, typ, taskMeta(id), r.taskPayload(task))
 	r.Status.CurrentTask = &CurrentTask{Name: task.Name, Index: idx, TriggeredID: id, SentAt: s.now}
 	r.Latest = &EventRef{Type: typ, ID: id, Time: s.now}
+}
+
+// taskMeta marks a task .triggered so Triggers can tell it from a sequence
+// .triggered (keptn.ExtSlipwayKind).
+func taskMeta(id string) keptn.Meta {
+	return keptn.Meta{ID: id, Extra: map[string]string{keptn.ExtSlipwayKind: keptn.SlipwayKindTask}}
 }
 
 // finish ends a run normally and triggers the follow-up sequences.

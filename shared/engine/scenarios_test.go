@@ -65,6 +65,9 @@ func TestScenario1HappyPath(t *testing.T) {
 	})
 	s.wantState(kctx, engine.ViewStarted)
 	dep := s.mustLast(tt("deployment"), kctx)
+	if keptn.Ext(dep, keptn.ExtSlipwayKind) != keptn.SlipwayKindTask {
+		t.Fatal("task .triggered must carry slipwaykind=task for Trigger filters")
+	}
 	if got := path(dataOf(t, dep), "deployment", "deploymentstrategy"); got != "direct" {
 		t.Fatalf("deploymentstrategy = %v", got)
 	}

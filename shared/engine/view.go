@@ -144,7 +144,7 @@ func (e *Engine) OpenEvent(r *Run) (*event.Event, error) {
 	s := e.step(nil, ct.SentAt)
 	probe := *r
 	probe.Outbox, probe.OutboxSeq = nil, 0
-	s.emit(&probe, keptn.TaskType(ct.Name, keptn.KindTriggered), keptn.Meta{ID: ct.TriggeredID}, r.taskPayload(r.Sequence.Tasks[ct.Index]))
+	s.emit(&probe, keptn.TaskType(ct.Name, keptn.KindTriggered), taskMeta(ct.TriggeredID), r.taskPayload(r.Sequence.Tasks[ct.Index]))
 	if s.err != nil {
 		return nil, s.err
 	}

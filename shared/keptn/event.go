@@ -16,6 +16,14 @@ const (
 	ExtSpecVersion = "shkeptnspecversion"
 )
 
+// ExtSlipwayKind marks events by role where the type alone cannot: task
+// .triggered events carry "task", so a Trigger can tell them from
+// <stage>.<sequence>.triggered (both end in .triggered) without CESQL.
+const (
+	ExtSlipwayKind  = "slipwaykind"
+	SlipwayKindTask = "task"
+)
+
 // SpecVersion is the Keptn spec version Slipway speaks.
 const SpecVersion = "0.2.4"
 
@@ -52,6 +60,8 @@ type Meta struct {
 	Context     string
 	TriggeredID string
 	GitCommitID string
+	// Extra holds further extension attributes (e.g. ExtSlipwayKind).
+	Extra map[string]string
 }
 
 // NewEvent builds a Keptn CloudEvent with a JSON data payload.
@@ -68,6 +78,9 @@ func NewEvent(typ string, m Meta, data any) (event.Event, error) {
 	}
 	if m.GitCommitID != "" {
 		e.SetExtension(ExtGitCommitID, m.GitCommitID)
+	}
+	for k, v := range m.Extra {
+		e.SetExtension(k, v)
 	}
 	if err := e.SetData(event.ApplicationJSON, data); err != nil {
 		return event.Event{}, fmt.Errorf("encode data of %s: %w", typ, err)
