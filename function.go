@@ -75,8 +75,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 // Ready reports whether Start finished.
 func (f *Function) Ready(context.Context) (bool, error) { return f.fn.Load() != nil, nil }
 
-// Stop closes the store.
+// Stop waits for outbox confirmations in flight, then closes the store.
 func (f *Function) Stop(context.Context) error {
+	if fn := f.fn.Load(); fn != nil {
+		fn.Service().Wait()
+	}
 	if f.store == nil {
 		return nil
 	}

@@ -133,6 +133,7 @@ func runConcurrency(t *testing.T, st store.Store, services, runsPerService int) 
 		}()
 	}
 	wg.Wait()
+	cp.Wait()
 
 	// Every run finished, each task applied exactly once.
 	runs, _, err := st.ListRuns(ctx, store.RunQuery{Project: "conc"}, store.Page{})

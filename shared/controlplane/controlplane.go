@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -45,6 +46,7 @@ type Service struct {
 	shipyards Shipyards
 	now       func() time.Time
 	log       *zap.Logger
+	acks      sync.WaitGroup // confirmations still being written
 }
 
 // Option configures a Service.
@@ -295,30 +297,58 @@ func containsRun(rs []*engine.Run, r *engine.Run) bool {
 	return false
 }
 
-// publish sends the outbox entries of the runs, then confirms them. A failed
-// send returns an error so the broker redelivers the incoming event, whose
-// replay republishes; the sweeper covers crashes in between.
+// publish sends the outbox entries of the runs concurrently and returns once
+// the broker accepted all of them. A failed send returns an error so the
+// broker redelivers the incoming event, whose replay republishes. The entries
+// are then confirmed in the background: a confirmation only saves a repeat
+// send, so the handler need not wait for it (the sweeper republishes what a
+// crash left unconfirmed).
 func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
+	var evs []event.Event
 	for _, r := range runs {
-		if len(r.Outbox) == 0 {
-			continue
-		}
 		for _, o := range r.Outbox {
 			var ev event.Event
 			if err := json.Unmarshal(o.Event, &ev); err != nil {
 				return fmt.Errorf("decode outbox entry %s of run %s: %w", o.ID, r.ID, err)
 			}
-			if err := s.pub.Publish(ctx, ev); err != nil {
-				return err
+			evs = append(evs, ev)
+		}
+	}
+	if len(evs) == 0 {
+		return nil
+	}
+	errs := make([]error, len(evs))
+	var wg sync.WaitGroup
+	for i := range evs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.pub.Publish(ctx, evs[i])
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if len(r.Outbox) == 0 {
+			continue
+		}
+		id, seq := r.ID, r.Outbox[len(r.Outbox)-1].Seq
+		s.acks.Add(1)
+		go func() {
+			defer s.acks.Done()
+			if err := s.ack(context.WithoutCancel(ctx), id, seq); err != nil {
+				s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
 			}
-		}
-		if err := s.ack(ctx, r.ID, r.Outbox[len(r.Outbox)-1].Seq); err != nil {
-			// The events are out; an unconfirmed entry is only sent again.
-			s.log.Warn("outbox confirmation failed", zap.String("run", r.ID), zap.Error(err))
-		}
+		}()
 	}
 	return nil
 }
+
+// Wait blocks until background outbox confirmations are written (shutdown,
+// tests).
+func (s *Service) Wait() { s.acks.Wait() }
 
 // ack drops outbox entries up to seq from the run.
 func (s *Service) ack(ctx context.Context, runID string, seq int64) error {

@@ -220,6 +220,7 @@ func (rt *Runtime) Close(ctx context.Context) error {
 		rt.stop()
 		rt.wg.Wait()
 	}
+
 	var errs []error
 	if rt.Broker != nil {
 		errs = append(errs, rt.Broker.Close(ctx))
@@ -229,6 +230,9 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	}
 	for _, s := range rt.servers {
 		errs = append(errs, s.Shutdown(ctx))
+	}
+	if rt.ControlPlane != nil {
+		rt.ControlPlane.Wait() // confirmations in flight need the store
 	}
 	if rt.Store != nil {
 		errs = append(errs, rt.Store.Close())
