@@ -300,9 +300,10 @@ func containsRun(rs []*engine.Run, r *engine.Run) bool {
 // publish sends the outbox entries of the runs concurrently and returns once
 // the broker accepted all of them. A failed send returns an error so the
 // broker redelivers the incoming event, whose replay republishes. The entries
-// are then confirmed in the background: a confirmation only saves a repeat
-// send, so the handler need not wait for it (the sweeper republishes what a
-// crash left unconfirmed).
+// are then confirmed in the background with one blind field write per run
+// (store.AckOutbox, no transaction); the next transaction on the run drops
+// them. A confirmation only saves a repeat send, so the handler does not wait
+// for it, and the sweeper republishes what a crash left unconfirmed.
 func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
 	var evs []event.Event
 	for _, r := range runs {
@@ -338,7 +339,7 @@ func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
 		s.acks.Add(1)
 		go func() {
 			defer s.acks.Done()
-			if err := s.ack(context.WithoutCancel(ctx), id, seq); err != nil {
+			if err := s.store.AckOutbox(context.WithoutCancel(ctx), id, seq); err != nil {
 				s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
 			}
 		}()
@@ -349,33 +350,3 @@ func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
 // Wait blocks until background outbox confirmations are written (shutdown,
 // tests).
 func (s *Service) Wait() { s.acks.Wait() }
-
-// ack drops outbox entries up to seq from the run.
-func (s *Service) ack(ctx context.Context, runID string, seq int64) error {
-	return s.store.Update(ctx, func(tx store.Tx) error {
-		rec, err := tx.GetRun(runID)
-		if err != nil {
-			return err
-		}
-		var r engine.Run
-		if err := json.Unmarshal(rec.Body, &r); err != nil {
-			return fmt.Errorf("decode run %s: %w", runID, err)
-		}
-		n := 0
-		for n < len(r.Outbox) && r.Outbox[n].Seq <= seq {
-			n++
-		}
-		if n == 0 {
-			return nil
-		}
-		r.Outbox = r.Outbox[n:]
-		if len(r.Outbox) == 0 {
-			r.Outbox = nil
-		}
-		body, err := json.Marshal(&r)
-		if err != nil {
-			return fmt.Errorf("encode run %s: %w", runID, err)
-		}
-		return tx.PutRun(record(s.eng, &r, body))
-	})
-}

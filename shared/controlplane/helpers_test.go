@@ -29,3 +29,7 @@ func decode(t *testing.T, rec *store.Run) *engine.Run {
 	}
 	return &r
 }
+
+var page0 = store.Page{}
+
+func storeQuery(project string) store.RunQuery { return store.RunQuery{Project: project} }

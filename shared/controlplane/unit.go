@@ -25,8 +25,9 @@ type unit struct {
 }
 
 type loaded[T any] struct {
-	v    *T
-	orig []byte // nil for new documents
+	v     *T
+	orig  []byte // nil for new documents
+	acked int64  // runs: the record's AckedSeq, carried into the next write
 }
 
 func newUnit(tx store.Tx, eng *engine.Engine) *unit {
@@ -54,13 +55,13 @@ func (u *unit) adopt(rec *store.Run) (*engine.Run, error) {
 	if l, ok := u.runs[rec.ID]; ok {
 		return l.v, nil
 	}
-	var r engine.Run
-	if err := json.Unmarshal(rec.Body, &r); err != nil {
-		return nil, fmt.Errorf("decode run %s: %w", rec.ID, err)
+	r, err := decodeRun(rec)
+	if err != nil {
+		return nil, err
 	}
-	u.runs[rec.ID] = &loaded[engine.Run]{v: &r, orig: rec.Body}
+	u.runs[rec.ID] = &loaded[engine.Run]{v: r, orig: rec.Body, acked: rec.AckedSeq}
 	u.order = append(u.order, rec.ID)
-	return &r, nil
+	return r, nil
 }
 
 // add registers a new run.
@@ -123,7 +124,7 @@ func (u *unit) flush() ([]*engine.Run, error) {
 		if l.orig != nil && bytes.Equal(body, l.orig) {
 			continue
 		}
-		if err := u.tx.PutRun(record(u.eng, l.v, body)); err != nil {
+		if err := u.tx.PutRun(record(u.eng, l.v, body, l.acked)); err != nil {
 			return nil, err
 		}
 		written = append(written, l.v)
@@ -164,10 +165,10 @@ func (u *unit) flush() ([]*engine.Run, error) {
 }
 
 // record derives a run's store record: the index fields queries use.
-func record(eng *engine.Engine, r *engine.Run, body []byte) *store.Run {
+func record(eng *engine.Engine, r *engine.Run, body []byte, acked int64) *store.Run {
 	rec := &store.Run{ID: r.ID, Project: r.Scope.Project, Stage: r.Scope.Stage, Service: r.Scope.Service,
 		Sequence: r.Sequence.Name, KeptnContext: r.Scope.KeptnContext, State: string(r.Status.State),
-		TriggeredAt: r.TriggeredAt, Due: eng.Due(r), Body: body}
+		TriggeredAt: r.TriggeredAt, Due: eng.Due(r), AckedSeq: acked, Body: body}
 	if ct := r.OpenTask(); ct != nil {
 		rec.TaskTriggeredID = ct.TriggeredID
 		rec.OpenType = keptn.TaskType(ct.Name, keptn.KindTriggered)

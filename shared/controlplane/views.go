@@ -12,10 +12,22 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
+// decodeRun decodes a run record, dropping the outbox entries the record
+// says were confirmed (AckOutbox writes only that field).
 func decodeRun(rec *store.Run) (*engine.Run, error) {
 	var r engine.Run
 	if err := json.Unmarshal(rec.Body, &r); err != nil {
 		return nil, fmt.Errorf("decode run %s: %w", rec.ID, err)
+	}
+	n := 0
+	for n < len(r.Outbox) && r.Outbox[n].Seq <= rec.AckedSeq {
+		n++
+	}
+	if n > 0 {
+		r.Outbox = r.Outbox[n:]
+		if len(r.Outbox) == 0 {
+			r.Outbox = nil
+		}
 	}
 	return &r, nil
 }

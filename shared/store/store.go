@@ -46,8 +46,11 @@ type Run struct {
 	OpenSince time.Time
 	// Due is when the run next needs the sweeper (timer or unconfirmed outbox);
 	// zero when nothing is pending.
-	Due  time.Time
-	Body []byte
+	Due time.Time
+	// AckedSeq is the highest outbox sequence number confirmed as published
+	// (AckOutbox); the layer above drops outbox entries up to it.
+	AckedSeq int64
+	Body     []byte
 }
 
 // Lane serialises runs of one (project, stage, service).
@@ -120,7 +123,7 @@ type Tx interface {
 }
 
 // Page selects a page of a listing. Token is opaque and comes from the previous
-// page's NextToken; Size 0 means "driver default" (see each query).
+// page's NextToken; Size 0 means no limit.
 type Page struct {
 	Size  int
 	Token string
@@ -159,6 +162,12 @@ type Store interface {
 	Update(ctx context.Context, fn func(tx Tx) error) error
 
 	GetRun(ctx context.Context, id string) (*Run, error)
+	// AckOutbox records that a run's outbox entries up to seq were published,
+	// by setting AckedSeq. It is one blind field write, not a transaction, so
+	// confirming costs no read; it never lowers AckedSeq in bolt, and in
+	// Firestore a racing lower value only makes entries go out once more.
+	// A missing run is not an error.
+	AckOutbox(ctx context.Context, runID string, seq int64) error
 	ListRuns(ctx context.Context, q RunQuery, p Page) (runs []*Run, next string, err error)
 	// DueRuns returns ids of runs with 0 < Due <= now, earliest first.
 	DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)

@@ -303,6 +303,33 @@ func (t *txn) PutRun(r *store.Run) error {
 	return nil
 }
 
+// AckOutbox implements store.Store. In bolt a read-modify-write costs no
+// more than a blind write; AckedSeq only grows.
+func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.update(func(t *txn) error {
+		v := t.b(bRuns).Get([]byte(runID))
+		if v == nil {
+			return nil
+		}
+		r, err := decodeRun(runID, v)
+		if err != nil {
+			return fmt.Errorf("ack run %s: %w", runID, err)
+		}
+		if seq <= r.AckedSeq {
+			return nil
+		}
+		r.AckedSeq = seq
+		if err := t.b(bRuns).Put([]byte(runID), encodeRun(r)); err != nil {
+			return fmt.Errorf("ack run %s: %w", runID, err)
+		}
+		t.s.writes.Add(1)
+		return nil
+	})
+}
+
 func (t *txn) deleteRun(id string) error {
 	v := t.b(bRuns).Get([]byte(id))
 	if v == nil {

@@ -78,6 +78,19 @@ func (d *decoder) time() time.Time {
 	return t
 }
 
+func (d *decoder) i64() int64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 8 {
+		d.err = errCorrupt
+		return 0
+	}
+	n := int64(binary.BigEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return n
+}
+
 func newDecoder(v []byte) *decoder {
 	if len(v) == 0 || v[0] != formatV1 {
 		return &decoder{err: errCorrupt}
@@ -105,6 +118,7 @@ func encodeRun(r *store.Run) []byte {
 	b = appendLP(b, r.OpenType)
 	b = appendTKey(b, r.OpenSince)
 	b = appendTKey(b, r.Due)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.AckedSeq))
 	return append(b, r.Body...)
 }
 
@@ -117,6 +131,7 @@ func decodeRunHeader(id string, v []byte) (*store.Run, *decoder) {
 	r.TriggeredAt = d.time()
 	r.TaskTriggeredID, r.OpenType = d.str(), d.str()
 	r.OpenSince, r.Due = d.time(), d.time()
+	r.AckedSeq = d.i64()
 	return r, d
 }
 

@@ -28,15 +28,17 @@ type runDoc struct {
 	OpenSince       time.Time `firestore:"openSince"`
 	// Due is null when nothing is pending, so the sweeper's range query
 	// (due <= now) never sees those runs.
-	Due  *time.Time `firestore:"due"`
-	Body []byte     `firestore:"body"`
+	Due *time.Time `firestore:"due"`
+	// AckedSeq is written alone by AckOutbox (a field update, no transaction).
+	AckedSeq int64  `firestore:"ackedSeq"`
+	Body     []byte `firestore:"body"`
 }
 
 func toRunDoc(r *store.Run) *runDoc {
 	d := &runDoc{
 		Project: r.Project, Stage: r.Stage, Service: r.Service, Sequence: r.Sequence,
 		KeptnContext: r.KeptnContext, State: r.State, TriggeredAt: r.TriggeredAt,
-		TaskTriggeredID: r.TaskTriggeredID, OpenType: r.OpenType, OpenSince: r.OpenSince, Body: r.Body,
+		TaskTriggeredID: r.TaskTriggeredID, OpenType: r.OpenType, OpenSince: r.OpenSince, AckedSeq: r.AckedSeq, Body: r.Body,
 	}
 	if !r.Due.IsZero() {
 		due := r.Due
@@ -49,7 +51,7 @@ func (d *runDoc) run(id string) *store.Run {
 	r := &store.Run{
 		ID: id, Project: d.Project, Stage: d.Stage, Service: d.Service, Sequence: d.Sequence,
 		KeptnContext: d.KeptnContext, State: d.State, TriggeredAt: utc(d.TriggeredAt),
-		TaskTriggeredID: d.TaskTriggeredID, OpenType: d.OpenType, OpenSince: utc(d.OpenSince), Body: d.Body,
+		TaskTriggeredID: d.TaskTriggeredID, OpenType: d.OpenType, OpenSince: utc(d.OpenSince), AckedSeq: d.AckedSeq, Body: d.Body,
 	}
 	if d.Due != nil {
 		r.Due = utc(*d.Due)

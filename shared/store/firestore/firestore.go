@@ -403,6 +403,18 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 	return decodeRun(snap)
 }
 
+// AckOutbox implements store.Store: a single-field update with the run's
+// existence as its only precondition, so confirming costs one write and no
+// transaction.
+func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
+	s.writes.Add(1)
+	_, err := s.runs.Doc(docID(runID)).Update(ctx, []fs.Update{{Path: "ackedSeq", Value: seq}})
+	if err != nil && status.Code(err) != codes.NotFound {
+		return mapErr("ack run "+runID, err)
+	}
+	return nil
+}
+
 // CreateProject implements store.Store.
 func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 	if err := tooLarge("project", p.Name, len(p.Body)); err != nil {

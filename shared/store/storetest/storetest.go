@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"LanesAndContexts", testLanesAndContexts},
 		{"ListRuns", testListRuns},
 		{"DueRuns", testDueRuns},
+		{"AckOutbox", testAckOutbox},
 		{"ListOpen", testListOpen},
 		{"Projects", testProjects},
 		{"DeleteProject", testDeleteProject},
@@ -720,6 +721,39 @@ func testListRuns(t *testing.T, newStore func(t *testing.T) store.Store) {
 			t.Errorf("ListRuns with a garbage token: no error")
 		}
 	})
+}
+
+// testAckOutbox: AckOutbox sets AckedSeq without touching the rest of the
+// record; transactions see it and carry it; a missing run is no error.
+func testAckOutbox(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := newStore(t)
+	putRuns(t, s, &store.Run{ID: "r", Project: "p", State: "started", TriggeredAt: at(-1), Due: at(5), Body: []byte("body")})
+	must(t, "ack", s.AckOutbox(t.Context(), "r", 3))
+	must(t, "ack missing", s.AckOutbox(t.Context(), "missing", 3))
+	r, err := s.GetRun(t.Context(), "r")
+	must(t, "get", err)
+	if r.AckedSeq != 3 || string(r.Body) != "body" || r.State != "started" || !r.Due.Equal(at(5)) {
+		t.Fatalf("after ack: %+v", r)
+	}
+	must(t, "tx", s.Update(t.Context(), func(tx store.Tx) error {
+		r, err := tx.GetRun("r")
+		if err != nil {
+			return err
+		}
+		if r.AckedSeq != 3 {
+			return fmt.Errorf("tx sees AckedSeq %d, want 3", r.AckedSeq)
+		}
+		r.Body = []byte("next")
+		return tx.PutRun(r)
+	}))
+	r, err = s.GetRun(t.Context(), "r")
+	must(t, "get", err)
+	if r.AckedSeq != 3 || string(r.Body) != "next" {
+		t.Fatalf("after a transaction: %+v", r)
+	}
+	if _, err := s.GetRun(t.Context(), "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ack created a run: %v", err)
+	}
 }
 
 func testDueRuns(t *testing.T, newStore func(t *testing.T) store.Store) {
