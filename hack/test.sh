@@ -32,7 +32,11 @@ in_workspace() { local x; for x in "${workspace[@]}"; do [[ "$x" == "$1" ]] && r
 for m in "${modules[@]}"; do
   echo "=== module $m"
   if in_workspace "$m"; then gowork=; else gowork=off; fi
-  (cd "$m" && GOWORK=$gowork go vet ./... && GOWORK=$gowork go test -race -count=1 -timeout 30m ./...)
+  # hack/knative exercises knative.dev/eventing's own filters, whose any/all
+  # goroutines trip the race detector upstream; everything of ours runs -race.
+  race=-race
+  [[ "$m" == ./hack/knative ]] && race=
+  (cd "$m" && GOWORK=$gowork go vet ./... && GOWORK=$gowork go test $race -count=1 -timeout 30m ./...)
 done
 
 # Fuzz targets run briefly so regressions in the parsers show up in CI.
