@@ -41,13 +41,14 @@ done
 
 # Fuzz targets run briefly so regressions in the parsers show up in CI.
 while IFS=: read -r file name; do
-  dir=$(dirname "$file")
+  dir=./$(dirname "$file")
   mod=$dir
   while [[ ! -f "$mod/go.mod" ]]; do mod=$(dirname "$mod"); done
-  rel=${dir#"$mod"}
+  pkg=./${dir#"$mod"}; pkg=${pkg/#.\/\//./}
+  [[ "$pkg" == ./ ]] && pkg=.
   echo "=== fuzz $name in $dir ($fuzztime)"
   if in_workspace "$mod"; then gowork=; else gowork=off; fi
-  (cd "$mod" && GOWORK=$gowork go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" ".${rel}")
+  (cd "$mod" && GOWORK=$gowork go test -run='^$' -fuzz="^${name}\$" -fuzztime="$fuzztime" "$pkg")
 done < <(git ls-files '*_test.go' | xargs grep -l '^func Fuzz' | while read -r f; do
   grep -oP '^func \KFuzz\w+' "$f" | sed "s|^|$f:|"; done)
 echo "all tests passed"
