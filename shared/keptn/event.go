@@ -88,7 +88,8 @@ func NewEvent(typ string, m Meta, data any) (event.Event, error) {
 	return e, nil
 }
 
-// DecodeData decodes e's data into the common block and the full map.
+// DecodeData decodes e's data into the common block and the full map, with
+// one JSON decode (the block is read from the map).
 func DecodeData(e event.Event) (Data, map[string]any, error) {
 	var d Data
 	m := map[string]any{}
@@ -99,8 +100,41 @@ func DecodeData(e event.Event) (Data, map[string]any, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return d, nil, fmt.Errorf("event %s: data is not a JSON object: %w", e.ID(), err)
 	}
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return d, nil, fmt.Errorf("event %s: data: %w", e.ID(), err)
+	str := func(k string) (string, error) {
+		switch v := m[k].(type) {
+		case nil:
+			return "", nil
+		case string:
+			return v, nil
+		default:
+			return "", fmt.Errorf("event %s: data.%s is %T, not a string", e.ID(), k, v)
+		}
+	}
+	var err error
+	var status, result string
+	for _, f := range []struct {
+		k   string
+		dst *string
+	}{{"project", &d.Project}, {"stage", &d.Stage}, {"service", &d.Service}, {"message", &d.Message},
+		{"status", &status}, {"result", &result}} {
+		if *f.dst, err = str(f.k); err != nil {
+			return Data{}, nil, err
+		}
+	}
+	d.Status, d.Result = Status(status), Result(result)
+	switch l := m["labels"].(type) {
+	case nil:
+	case map[string]any:
+		d.Labels = make(map[string]string, len(l))
+		for k, v := range l {
+			s, ok := v.(string)
+			if !ok {
+				return Data{}, nil, fmt.Errorf("event %s: data.labels.%s is %T, not a string", e.ID(), k, v)
+			}
+			d.Labels[k] = s
+		}
+	default:
+		return Data{}, nil, fmt.Errorf("event %s: data.labels is %T, not an object", e.ID(), l)
 	}
 	return d, m, nil
 }

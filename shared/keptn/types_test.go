@@ -73,3 +73,24 @@ func FuzzParseType(f *testing.F) {
 		}
 	})
 }
+
+func TestDecodeData(t *testing.T) {
+	mk := func(data string) (Data, map[string]any, error) {
+		e, _ := NewEvent("sh.keptn.event.a.finished", Meta{ID: "x", Source: "s", Time: time.Now()}, nil)
+		_ = e.SetData("application/json", []byte(data))
+		return DecodeData(e)
+	}
+	d, m, err := mk(`{"project":"p","stage":"s","service":"x","labels":{"a":"1"},"status":"succeeded","result":"pass","message":"m","a":{"k":1}}`)
+	if err != nil || d.Project != "p" || d.Stage != "s" || d.Service != "x" || d.Labels["a"] != "1" ||
+		d.Status != StatusSucceeded || d.Result != ResultPass || d.Message != "m" || m["a"] == nil {
+		t.Fatalf("decoded %+v %v %v", d, m, err)
+	}
+	for _, bad := range []string{`[1]`, `{"project":1}`, `{"labels":{"a":1}}`, `{"labels":"x"}`, `{`} {
+		if _, _, err := mk(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if d, m, err := mk(`{}`); err != nil || d.Project != "" || len(m) != 0 {
+		t.Fatalf("empty: %+v %v %v", d, m, err)
+	}
+}
