@@ -2,8 +2,8 @@
 # generic-executor-service compatible: runs for every deployment.triggered of
 # the project (upload it at service or stage level to narrow it down). The
 # event (structured CloudEvent JSON) is in the file named by $1; Keptn's
-# variables (DATA_PROJECT, DATA_STAGE, DATA_SERVICE, KEPTN_CONTEXT, …) are in
+# variables (DATA_PROJECT, DATA_STAGE, DATA_SERVICE, CONTEXT, …) are in
 # the environment. Exit 0 = pass; anything else = fail. stdout is the message.
 set -euo pipefail
-echo "deploying ${DATA_SERVICE} to ${DATA_STAGE} of ${DATA_PROJECT} (context ${KEPTN_CONTEXT})"
+echo "deploying ${DATA_SERVICE} to ${DATA_STAGE} of ${DATA_PROJECT} (context ${CONTEXT})"
 # kubectl/helm/argocd calls go here.
