@@ -40,3 +40,8 @@ func TestConcurrentDuplicatedShuffledDelivery(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkTaskEventFirestore(b *testing.B) {
+	client := fstest.Client(b, "slipway-controlplane-bench")
+	benchmarkTaskEvent(b, firestore.New(b.Context(), client, firestore.Options{}))
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
-func seedProject(t *testing.T, st store.Store, name, shipyardYAML string) {
+func seedProject(t testing.TB, st store.Store, name, shipyardYAML string) {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.CreateProject(ctx, &store.Project{Name: name, CreatedAt: time.Now(), Body: []byte(`{}`)}); err != nil {
