@@ -75,11 +75,8 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 // Ready reports whether Start finished.
 func (f *Function) Ready(context.Context) (bool, error) { return f.fn.Load() != nil, nil }
 
-// Stop waits for outbox confirmations in flight, then closes the store.
+// Stop closes the store.
 func (f *Function) Stop(context.Context) error {
-	if fn := f.fn.Load(); fn != nil {
-		fn.Service().Wait()
-	}
 	if f.store == nil {
 		return nil
 	}

@@ -38,6 +38,7 @@ type options struct {
 	storeKind             string
 	relayN                int
 	cpuprofile            string
+	rate                  float64
 	timeout               time.Duration
 }
 
@@ -48,6 +49,7 @@ func main() {
 	flag.IntVar(&o.tasks, "tasks", 4, "tasks per sequence")
 	flag.StringVar(&o.storeKind, "store", "bolt", "bolt or firestore (FIRESTORE_EMULATOR_HOST)")
 	flag.IntVar(&o.relayN, "relay", 20000, "events for the bare relay measurement")
+	flag.Float64Var(&o.rate, "rate", 0, "runs/s to trigger at, in same-service pairs (0: all at once, saturating)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (runtime included) to this file")
 	flag.Parse()
@@ -67,6 +69,8 @@ type recorder struct {
 	triggered  map[string]time.Time // context → trigger sent
 	firstTask  map[string]time.Time // context → first task .triggered received
 	queued     map[string]bool      // context → its lane was busy (it waited for another run)
+	seenIDs    map[string]time.Time // task .triggered id → first receipt
+	dups       []time.Duration      // repeated .triggered: time since the first receipt
 	seen       map[string]bool      // service → a run has started on it
 	lastFin    map[string]time.Time // service → when its previous run's last .finished was sent
 	handover   []time.Duration
@@ -97,6 +101,12 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	task := strings.TrimSuffix(strings.TrimPrefix(typ, "sh.keptn.event."), ".triggered")
 	r.mu.Lock()
+	if first, ok := r.seenIDs[req.Header.Get("Ce-Id")]; ok {
+		r.dups = append(r.dups, now.Sub(first))
+		r.mu.Unlock()
+		return // a repeated delivery: answered already
+	}
+	r.seenIDs[req.Header.Get("Ce-Id")] = now
 	if task == "lt1" {
 		if _, ok := r.firstTask[kctx]; !ok {
 			r.firstTask[kctx] = now
@@ -164,7 +174,7 @@ func run(o options) error {
 	}
 	rec := &recorder{tasks: o.tasks, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		triggered: map[string]time.Time{}, firstTask: map[string]time.Time{}, lastFin: map[string]time.Time{},
-		queued: map[string]bool{}, seen: map[string]bool{},
+		queued: map[string]bool{}, seen: map[string]bool{}, seenIDs: map[string]time.Time{},
 		done: make(chan struct{}), total: o.runs}
 	srv := &http.Server{Handler: rec}
 	go srv.Serve(l)
@@ -215,6 +225,14 @@ spec:
 		}
 	}
 	log := zap.NewNop()
+	if os.Getenv("SLIPWAY_LOG") != "" {
+		c := zap.NewProductionConfig()
+		c.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
+		c.OutputPaths = []string{"stderr"}
+		if log, err = c.Build(); err != nil {
+			return err
+		}
+	}
 	rt, err := localrt.Start(ctx, localrt.Config{DataDir: filepath.Join(tmp, "data"), APIAddr: "127.0.0.1:0",
 		BrokerAddr: "127.0.0.1:0", ProjectTriggers: trigDir, SweepInterval: time.Second,
 		TaskStartedWaitDuration: 10 * time.Minute}, open, log, nil)
@@ -242,21 +260,28 @@ spec:
 	sem := make(chan struct{}, 64)
 	var wg sync.WaitGroup
 	for i := 0; i < o.runs; i++ {
+		service := fmt.Sprintf("svc%d", i%o.services)
+		if o.rate > 0 {
+			// Paced: runs come in pairs on one service, so every second run
+			// queues behind the first and measures one hand-over.
+			service = fmt.Sprintf("svc%d", (i/2)%o.services)
+			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))))
+		}
 		wg.Add(1)
 		sem <- struct{}{}
-		go func(i int) {
+		go func(i int, service string) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			kctx := fmt.Sprintf("00000000-0000-4000-8000-%012d", i)
 			rec.mu.Lock()
 			rec.triggered[kctx] = time.Now()
 			rec.mu.Unlock()
-			if err := api.trigger(kctx, fmt.Sprintf("svc%d", i%o.services)); err != nil {
+			if err := api.trigger(kctx, service); err != nil {
 				rec.mu.Lock()
 				rec.errs++
 				rec.mu.Unlock()
 			}
-		}(i)
+		}(i, service)
 	}
 	wg.Wait()
 	select {
@@ -308,12 +333,17 @@ func report(o options, rec *recorder, elapsed time.Duration, relay float64, st b
 	runsPerSec := float64(o.runs) / elapsed.Seconds()
 	hops := float64(st.Delivered) / float64(o.runs)
 	ideal := relay / hops
-	fmt.Printf("store=%s runs=%d services=%d tasks=%d elapsed=%s errors=%d\n", o.storeKind, o.runs, o.services, o.tasks, elapsed.Round(time.Millisecond), rec.errs)
+	mode := "saturating (all runs triggered at once)"
+	if o.rate > 0 {
+		mode = fmt.Sprintf("paced at %.0f runs/s in same-service pairs", o.rate)
+	}
+	fmt.Printf("store=%s runs=%d services=%d tasks=%d %s elapsed=%s errors=%d\n", o.storeKind, o.runs, o.services, o.tasks, mode, elapsed.Round(time.Millisecond), rec.errs)
 	fmt.Printf("runs/s                         %8.1f\n", runsPerSec)
 	fmt.Printf("task events/s (.started+.finished) %6.1f\n", float64(rec.taskEvents)/elapsed.Seconds())
 	fmt.Printf("trigger→first task p50/p99 (n=%d, lane free) %s / %s\n", len(lat), pct(lat, 50), pct(lat, 99))
 	fmt.Printf("queue hand-over p50/p99 (n=%d) %8s / %s\n", len(rec.handover), pct(rec.handover, 50), pct(rec.handover, 99))
-	fmt.Printf("broker deliveries per run      %8.1f\n", hops)
+	fmt.Printf("repeated task .triggered       %8d  (p50 %s after the first)\n", len(rec.dups), pct(rec.dups, 50))
+	fmt.Printf("broker deliveries per run      %8.1f  (retries %d, dead-lettered %d)\n", hops, st.Retries, st.DeadLettered)
 	fmt.Printf("bare relay rate (events/s)     %8.0f\n", relay)
 	fmt.Printf("ideal runs/s (relay ÷ hops)    %8.1f\n", ideal)
 	fmt.Printf("throughput / ideal             %7.0f%%\n", 100*runsPerSec/ideal)

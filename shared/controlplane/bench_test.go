@@ -65,7 +65,6 @@ func benchmarkTaskEvent(b *testing.B, st counted) {
 			b.Fatal(err)
 		}
 	}
-	cp.Wait()
 	r0, w0 := st.Stats()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -83,7 +82,6 @@ func benchmarkTaskEvent(b *testing.B, st counted) {
 			b.Fatal(err)
 		}
 	}
-	cp.Wait()
 	b.StopTimer()
 	r1, w1 := st.Stats()
 	b.ReportMetric(float64(r1-r0)/float64(b.N), "reads/event")

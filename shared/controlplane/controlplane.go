@@ -46,7 +46,6 @@ type Service struct {
 	shipyards Shipyards
 	now       func() time.Time
 	log       *zap.Logger
-	acks      sync.WaitGroup // confirmations still being written
 }
 
 // Option configures a Service.
@@ -123,12 +122,12 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 		return syErr // transient: let the broker retry
 	}
 	now := s.now()
-	var touched []*engine.Run
+	var touched []emission
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		u := newUnit(tx, s.eng)
 		touched = nil
 		if r, err := u.Run(engine.RunID(d.Project, ev.ID())); err == nil {
-			touched = []*engine.Run{r} // redelivery: publish what is still unconfirmed
+			touched = []emission{{run: r}} // redelivery: publish what is still unconfirmed
 			return nil
 		} else if !errors.Is(err, engine.ErrNotFound) {
 			return err
@@ -164,7 +163,7 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 		return fmt.Errorf("%w: %s %s lacks data.project, data.stage, data.service or triggeredid", ErrInvalid, ev.Type(), ev.ID())
 	}
 	now := s.now()
-	var touched []*engine.Run
+	var touched []emission
 	var outcome error
 	err = s.store.Update(ctx, func(tx store.Tx) error {
 		u := newUnit(tx, s.eng)
@@ -183,7 +182,7 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 		}
 		switch err := s.eng.TaskEvent(u, r, ev, now); {
 		case errors.Is(err, engine.ErrDuplicate):
-			touched, outcome = []*engine.Run{r}, err
+			touched, outcome = []emission{{run: r}}, err
 			return nil
 		case errors.Is(err, engine.ErrStale):
 			outcome = err
@@ -214,7 +213,7 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 		return nil
 	}
 	now := s.now()
-	var touched []*engine.Run
+	var touched []emission
 	err := s.store.Update(ctx, func(tx store.Tx) error {
 		u := newUnit(tx, s.eng)
 		cc, err := u.control(project, kctx)
@@ -258,7 +257,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 	var firstErr error
 	for _, id := range ids {
-		var touched []*engine.Run
+		var touched []emission
 		err := s.store.Update(ctx, func(tx store.Tx) error {
 			u := newUnit(tx, s.eng)
 			r, err := u.Run(id)
@@ -274,7 +273,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			}
 			touched, err = u.flush()
 			if err == nil && !containsRun(touched, r) {
-				touched = append(touched, r) // still publish its unconfirmed entries
+				touched = append(touched, emission{run: r}) // still publish its unconfirmed entries
 			}
 			return err
 		})
@@ -288,31 +287,48 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	return len(ids), firstErr
 }
 
-func containsRun(rs []*engine.Run, r *engine.Run) bool {
-	for _, x := range rs {
-		if x.ID == r.ID {
+func containsRun(es []emission, r *engine.Run) bool {
+	for _, e := range es {
+		if e.run.ID == r.ID {
 			return true
 		}
 	}
 	return false
 }
 
-// publish sends the outbox entries of the runs concurrently and returns once
-// the broker accepted all of them. A failed send returns an error so the
-// broker redelivers the incoming event, whose replay republishes. The entries
-// are then confirmed in the background with one blind field write per run
-// (store.AckOutbox, no transaction); the next transaction on the run drops
-// them. A confirmation only saves a repeat send, so the handler does not wait
-// for it, and the sweeper republishes what a crash left unconfirmed.
-func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
+// staleAfter is how old an unconfirmed entry must be before a later
+// transition of its run publishes it again: younger ones are most likely
+// out already, their confirmation still in flight (executors answer within
+// milliseconds), and the redelivery and the sweeper cover real failures.
+const staleAfter = 2 * time.Second
+
+// publish sends outbox entries concurrently and returns once the broker
+// accepted all of them: per run, the entries after e.seq (this transition's)
+// and older unconfirmed ones that are stale. A failed send returns an error
+// so the broker redelivers the incoming event, whose replay republishes.
+// The entries are then confirmed with one blind field write per run
+// (store.AckOutbox, no transaction) before the handler acknowledges; the
+// next transaction on the run drops them, and the sweeper republishes what a
+// crash left unconfirmed.
+func (s *Service) publish(ctx context.Context, es []emission) error {
+	now := s.now()
 	var evs []event.Event
-	for _, r := range runs {
-		for _, o := range r.Outbox {
+	var acks []emission
+	for _, e := range es {
+		n := 0
+		for _, o := range e.run.Outbox {
+			if o.Seq <= e.seq && now.Sub(o.At) < staleAfter {
+				continue
+			}
 			var ev event.Event
 			if err := json.Unmarshal(o.Event, &ev); err != nil {
-				return fmt.Errorf("decode outbox entry %s of run %s: %w", o.ID, r.ID, err)
+				return fmt.Errorf("decode outbox entry %s of run %s: %w", o.ID, e.run.ID, err)
 			}
 			evs = append(evs, ev)
+			n++
+		}
+		if n > 0 {
+			acks = append(acks, e)
 		}
 	}
 	if len(evs) == 0 {
@@ -331,22 +347,11 @@ func (s *Service) publish(ctx context.Context, runs []*engine.Run) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
-	for _, r := range runs {
-		if len(r.Outbox) == 0 {
-			continue
+	for _, e := range acks {
+		id, seq := e.run.ID, e.run.Outbox[len(e.run.Outbox)-1].Seq
+		if err := s.store.AckOutbox(context.WithoutCancel(ctx), id, seq); err != nil {
+			s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
 		}
-		id, seq := r.ID, r.Outbox[len(r.Outbox)-1].Seq
-		s.acks.Add(1)
-		go func() {
-			defer s.acks.Done()
-			if err := s.store.AckOutbox(context.WithoutCancel(ctx), id, seq); err != nil {
-				s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
-			}
-		}()
 	}
 	return nil
 }
-
-// Wait blocks until background outbox confirmations are written (shutdown,
-// tests).
-func (s *Service) Wait() { s.acks.Wait() }

@@ -28,6 +28,7 @@ type loaded[T any] struct {
 	v     *T
 	orig  []byte // nil for new documents
 	acked int64  // runs: the record's AckedSeq, carried into the next write
+	seq   int64  // runs: OutboxSeq when loaded, to tell new outbox entries
 }
 
 func newUnit(tx store.Tx, eng *engine.Engine) *unit {
@@ -59,7 +60,7 @@ func (u *unit) adopt(rec *store.Run) (*engine.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	u.runs[rec.ID] = &loaded[engine.Run]{v: r, orig: rec.Body, acked: rec.AckedSeq}
+	u.runs[rec.ID] = &loaded[engine.Run]{v: r, orig: rec.Body, acked: rec.AckedSeq, seq: r.OutboxSeq}
 	u.order = append(u.order, rec.ID)
 	return r, nil
 }
@@ -112,9 +113,16 @@ func (u *unit) control(project, kctx string) (*engine.ContextControl, error) {
 	return l.v, nil
 }
 
-// flush writes changed documents and returns the runs that were written.
-func (u *unit) flush() ([]*engine.Run, error) {
-	var written []*engine.Run
+// emission is a run whose transition added outbox entries: those after seq.
+type emission struct {
+	run *engine.Run
+	seq int64 // entries up to seq were there before this transition
+}
+
+// flush writes changed documents and returns the runs whose transition
+// added outbox entries: those the caller publishes.
+func (u *unit) flush() ([]emission, error) {
+	var emitted []emission
 	for _, id := range u.order {
 		l := u.runs[id]
 		body, err := json.Marshal(l.v)
@@ -127,7 +135,9 @@ func (u *unit) flush() ([]*engine.Run, error) {
 		if err := u.tx.PutRun(record(u.eng, l.v, body, l.acked)); err != nil {
 			return nil, err
 		}
-		written = append(written, l.v)
+		if l.v.OutboxSeq > l.seq {
+			emitted = append(emitted, emission{run: l.v, seq: l.seq})
+		}
 	}
 	for k, l := range u.lanes {
 		body, err := json.Marshal(l.v)
@@ -161,7 +171,7 @@ func (u *unit) flush() ([]*engine.Run, error) {
 			return nil, err
 		}
 	}
-	return written, nil
+	return emitted, nil
 }
 
 // record derives a run's store record: the index fields queries use.

@@ -231,9 +231,6 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	for _, s := range rt.servers {
 		errs = append(errs, s.Shutdown(ctx))
 	}
-	if rt.ControlPlane != nil {
-		rt.ControlPlane.Wait() // confirmations in flight need the store
-	}
 	if rt.Store != nil {
 		errs = append(errs, rt.Store.Close())
 	}
