@@ -112,8 +112,12 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			r.firstTask[kctx] = now
 			r.queued[kctx] = r.seen[service]
 			r.seen[service] = true
+			// A hand-over: this run was waiting when the run before it on
+			// the service sent its last .finished.
 			if t, ok := r.lastFin[service]; ok {
-				r.handover = append(r.handover, now.Sub(t))
+				if r.triggered[kctx].Before(t) {
+					r.handover = append(r.handover, now.Sub(t))
+				}
 				delete(r.lastFin, service)
 			}
 		}
