@@ -71,22 +71,36 @@ func (u *unit) add(r *engine.Run) {
 	u.order = append(u.order, r.ID)
 }
 
-// Lane implements engine.World.
-func (u *unit) Lane(k engine.LaneKey) (*engine.Lane, error) {
-	if l, ok := u.lanes[k]; ok {
-		return l.v, nil
-	}
-	l := &loaded[engine.Lane]{v: &engine.Lane{}}
-	rec, err := u.tx.GetLane(store.LaneKey(k))
+// loadDoc decodes a document read with err; a missing one starts as the
+// zero value (and is written only if it changes).
+func loadDoc[T any](body []byte, err error, what string) (*loaded[T], error) {
+	l := &loaded[T]{v: new(T)}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 	case err != nil:
 		return nil, err
 	default:
-		if err := json.Unmarshal(rec.Body, l.v); err != nil {
-			return nil, fmt.Errorf("decode lane %v: %w", k, err)
+		if err := json.Unmarshal(body, l.v); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", what, err)
 		}
-		l.orig = rec.Body
+		l.orig = body
+	}
+	return l, nil
+}
+
+// Lane implements engine.World.
+func (u *unit) Lane(k engine.LaneKey) (*engine.Lane, error) {
+	if l, ok := u.lanes[k]; ok {
+		return l.v, nil
+	}
+	rec, err := u.tx.GetLane(store.LaneKey(k))
+	var body []byte
+	if rec != nil {
+		body = rec.Body
+	}
+	l, err := loadDoc[engine.Lane](body, err, fmt.Sprintf("lane %v", k))
+	if err != nil {
+		return nil, err
 	}
 	u.lanes[k] = l
 	return l.v, nil
@@ -97,17 +111,14 @@ func (u *unit) control(project, kctx string) (*engine.ContextControl, error) {
 	if l, ok := u.ctxs[k]; ok {
 		return l.v, nil
 	}
-	l := &loaded[engine.ContextControl]{v: &engine.ContextControl{}}
 	rec, err := u.tx.GetContext(project, kctx)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-	case err != nil:
+	var body []byte
+	if rec != nil {
+		body = rec.Body
+	}
+	l, err := loadDoc[engine.ContextControl](body, err, "context "+kctx)
+	if err != nil {
 		return nil, err
-	default:
-		if err := json.Unmarshal(rec.Body, l.v); err != nil {
-			return nil, fmt.Errorf("decode context %s: %w", kctx, err)
-		}
-		l.orig = rec.Body
 	}
 	u.ctxs[k] = l
 	return l.v, nil
