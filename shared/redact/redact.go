@@ -15,6 +15,10 @@ const Mask = "***"
 // redact nothing. A Redactor is immutable and safe for concurrent use.
 type Redactor struct {
 	r *strings.Replacer
+	// keys are the values to mask, longest first, for Writer; first marks
+	// the bytes a key starts with, so most bytes are passed over at once.
+	keys  [][]byte
+	first [256]bool
 }
 
 // New builds a Redactor for values. Empty values are ignored. Besides each
@@ -40,11 +44,15 @@ func New(values ...string) *Redactor {
 		return &Redactor{}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return len(all[i]) > len(all[j]) })
+	red := &Redactor{keys: make([][]byte, len(all))}
 	pairs := make([]string, 0, 2*len(all))
-	for _, s := range all {
+	for i, s := range all {
 		pairs = append(pairs, s, Mask)
+		red.keys[i] = []byte(s)
+		red.first[s[0]] = true
 	}
-	return &Redactor{r: strings.NewReplacer(pairs...)}
+	red.r = strings.NewReplacer(pairs...)
+	return red
 }
 
 // String returns s with every secret replaced by Mask.
@@ -62,6 +70,21 @@ func (r *Redactor) Bytes(b []byte) []byte {
 		return b
 	}
 	return []byte(r.r.Replace(string(b)))
+}
+
+// Head redacts s, the beginning of a longer text that was cut off after s
+// (a response read up to a limit). Besides every complete secret, a tail of
+// s that may be the start of a secret is masked: String would let such a
+// partial secret through, because it does not match in full.
+func (r *Redactor) Head(s string) string {
+	if r == nil || r.r == nil {
+		return s
+	}
+	var b strings.Builder
+	w := NewWriter(&b, r)
+	_, _ = w.Write([]byte(s))
+	_ = w.CloseCut()
+	return b.String()
 }
 
 // Any redacts every string inside a decoded JSON value (maps, slices,
