@@ -1,7 +1,8 @@
 // Package proc runs a subprocess the way executors need: in its own process
 // group, with an explicit environment (never the parent's), a working
 // directory, a timeout and context cancellation that kill the whole group,
-// and combined stdout+stderr captured up to a cap.
+// and combined stdout+stderr captured up to a cap, with secrets masked
+// before the cap applies.
 package proc
 
 import (
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/slipwayhq/slipway/shared/redact"
 )
 
 // DefaultMaxOutput is the output cap when Cmd.MaxOutput is 0.
@@ -33,6 +36,11 @@ type Cmd struct {
 	// When exceeded, the head and the tail are kept around a marker, so a
 	// result on the last line survives.
 	MaxOutput int
+	// Redact masks its secrets in the output as it is read, before the
+	// cap: the cap counts masked bytes, and where it cuts the output no
+	// part of a secret can be left (redacting the capped output afterwards
+	// would miss a secret cut in two). nil masks nothing.
+	Redact *redact.Redactor
 }
 
 // Result of a run. A process killed by timeout or cancellation has
@@ -73,6 +81,7 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		max = DefaultMaxOutput
 	}
 	buf := newCapped(max)
+	out := redact.NewWriter(buf, c.Redact)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -86,8 +95,15 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 		b := make([]byte, 32<<10)
 		for {
 			n, err := r.Read(b)
-			buf.Write(b[:n])
-			if err != nil {
+			_, _ = out.Write(b[:n]) // buf never fails
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				// Abandoned while an escaped process still writes: the
+				// held-back tail may be a secret's start.
+				_ = out.CloseCut()
+				return
+			case err != nil:
+				_ = out.Close()
 				return
 			}
 		}
@@ -159,12 +175,14 @@ type capped struct {
 
 func newCapped(max int) *capped { return &capped{max: max} }
 
-func (c *capped) Write(p []byte) {
+// Write never fails.
+func (c *capped) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	total := len(p)
 	if c.max < 0 {
 		c.head = append(c.head, p...)
-		return
+		return total, nil
 	}
 	headMax := c.max - c.max/2
 	if n := headMax - len(c.head); n > 0 {
@@ -191,6 +209,7 @@ func (c *capped) Write(p []byte) {
 		c.tail[c.tailPos] = b
 		c.tailPos = (c.tailPos + 1) % tailMax
 	}
+	return total, nil
 }
 
 func (c *capped) Bytes() ([]byte, bool) {

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/slipwayhq/slipway/shared/redact"
 )
 
 func bash(script string) Cmd {
@@ -93,6 +95,74 @@ func TestOutputCap(t *testing.T) {
 	}
 	if len(res.Output) > 100+len(TruncationMarker(1<<40)) {
 		t.Fatalf("output too long: %d", len(res.Output))
+	}
+}
+
+// capture is what Run keeps of text printed by a process under cap max
+// with secrets r: redacted first, then capped.
+func capture(r *redact.Redactor, max int, text string, chunk int) ([]byte, bool) {
+	buf := newCapped(max)
+	w := redact.NewWriter(buf, r)
+	for b := []byte(text); len(b) > 0; {
+		n := min(chunk, len(b))
+		_, _ = w.Write(b[:n])
+		b = b[n:]
+	}
+	_ = w.Close()
+	return buf.Bytes()
+}
+
+// TestSecretAtTheCap prints a secret at every offset of an output longer
+// than the cap, so it straddles the head cut and the start of the kept tail
+// by every number of bytes: no byte of it may be captured. The padding and
+// the truncation marker share no byte with the secret.
+func TestSecretAtTheCap(t *testing.T) {
+	const (
+		secret = "XQZJWVKT"
+		max    = 40 // head 20, tail 20
+		total  = 80
+	)
+	r := redact.New(secret)
+	for off := 0; off+len(secret) <= total; off++ {
+		text := strings.Repeat(".", off) + secret + strings.Repeat(".", total-off-len(secret))
+		t.Run(strconv.Itoa(off), func(t *testing.T) {
+			want, _ := capture(r, max, r.String(text), len(text))
+			c := bash(`printf %s "$1"`)
+			c.Args = append(c.Args, "printf", text)
+			c.MaxOutput, c.Redact = max, r
+			res, err := Run(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.ContainsAny(res.Output, secret) || !res.Truncated {
+				t.Fatalf("captured %q (truncated %v)", res.Output, res.Truncated)
+			}
+			if !bytes.Equal(res.Output, want) {
+				t.Fatalf("captured %q, want %q", res.Output, want)
+			}
+			// The pipe decides the chunks; byte by byte is the worst case.
+			for _, chunk := range []int{1, 3} {
+				if got, _ := capture(r, max, text, chunk); !bytes.Equal(got, want) {
+					t.Fatalf("%d-byte writes captured %q, want %q", chunk, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestRedactCountsTowardsTheCap(t *testing.T) {
+	// 30 secrets of 20 bytes are 600 bytes printed but 90 redacted: no cap
+	// at 100 is hit.
+	secret := strings.Repeat("S", 20)
+	c := bash(`for i in $(seq 1 30); do printf %s "$1"; done`)
+	c.Args = append(c.Args, "printf", secret)
+	c.MaxOutput, c.Redact = 100, redact.New(secret)
+	res, err := Run(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Truncated || string(res.Output) != strings.Repeat(redact.Mask, 30) {
+		t.Fatalf("captured %q (truncated %v)", res.Output, res.Truncated)
 	}
 }
 
