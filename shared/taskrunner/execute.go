@@ -81,7 +81,7 @@ var errDeadline = errors.New("deadline exceeded")
 // outcome of one attempt.
 type outcome struct {
 	ok        bool
-	output    string
+	output    string // redacted
 	truncated bool
 	detail    string // e.g. "exit code 1"
 	timedOut  bool   // the runtime itself reported the deadline (Job)
@@ -146,14 +146,13 @@ func (r *Runner) execute(ctx context.Context, log *zap.Logger, in inputs, res Re
 		var o outcome
 		switch res.Runtime {
 		case taskdef.Deno, taskdef.Python:
-			o = r.runScript(dctx, res, code, env, attempt)
+			o = r.runScript(dctx, res, code, env, red)
 		case taskdef.Container:
-			o = r.runJob(dctx, in, res, env, attempt)
+			o = r.runJob(dctx, in, res, env, attempt, red)
 		default:
 			o = outcome{infra: fmt.Errorf("unknown runtime %q", res.Runtime), reason: ReasonInvalid}
 		}
-		out := red.String(o.output)
-		update(func(s *DefinitionStatus) { s.Output, s.OutputTruncated = out, o.truncated })
+		update(func(s *DefinitionStatus) { s.Output, s.OutputTruncated = o.output, o.truncated })
 		if o.ok {
 			end(StateSucceeded, "", fmt.Sprintf("succeeded after %d attempt(s)", attempt))
 			return
@@ -313,8 +312,9 @@ func (r *Runner) fetch(ctx context.Context, url string) (string, error) {
 }
 
 // runScript runs deno or python in a fresh private temp dir with only the
-// KLT inputs and PATH/HOME/LANG in its environment.
-func (r *Runner) runScript(ctx context.Context, res Resolved, code string, in envInputs, attempt int) outcome {
+// KLT inputs and PATH/HOME/LANG in its environment. The output is redacted
+// as it is captured, before the cap can cut a secret in two.
+func (r *Runner) runScript(ctx context.Context, res Resolved, code string, in envInputs, red *redact.Redactor) outcome {
 	bin, file := r.deno, "function.ts"
 	if res.Runtime == taskdef.Python {
 		bin, file = r.python, "function.py"
@@ -341,7 +341,7 @@ func (r *Runner) runScript(ctx context.Context, res Resolved, code string, in en
 		args = append([]string{script}, strings.Fields(res.CmdParameters)...)
 	}
 	env = append(env, in.list(script)...)
-	pr, err := proc.Run(ctx, proc.Cmd{Path: bin, Args: args, Env: env, Dir: dir, MaxOutput: r.cfg.MaxOutput})
+	pr, err := proc.Run(ctx, proc.Cmd{Path: bin, Args: args, Env: env, Dir: dir, MaxOutput: r.cfg.MaxOutput, Redact: red})
 	if err != nil {
 		return outcome{infra: fmt.Errorf("%s runtime: %w", res.Runtime, err), reason: ReasonRuntimeUnavailable}
 	}
@@ -364,7 +364,9 @@ func JobName(triggeredID, definition string, attempt int) string {
 // reservedEnv are set by the runner and replace a container's own values.
 var reservedEnv = map[string]bool{"DATA": true, "SECURE_DATA": true, "KEPTN_CONTEXT": true, "CMD_ARGS": true, "SCRIPT": true}
 
-func (r *Runner) runJob(ctx context.Context, in inputs, res Resolved, e envInputs, attempt int) outcome {
+// runJob runs a container attempt as a Job. The logs arrive capped (their
+// head kept), so a secret cut at the end is masked as well.
+func (r *Runner) runJob(ctx context.Context, in inputs, res Resolved, e envInputs, attempt int, red *redact.Redactor) outcome {
 	if r.deps.Jobs == nil {
 		return outcome{infra: errors.New("the container runtime needs a Kubernetes cluster: no job runner is configured (the task runner is running outside a cluster)"), reason: ReasonRuntimeUnavailable}
 	}
@@ -401,7 +403,11 @@ func (r *Runner) runJob(ctx context.Context, in inputs, res Resolved, e envInput
 	if err != nil {
 		return outcome{infra: fmt.Errorf("job %s: %w", job.Name, err), reason: ReasonJobError}
 	}
-	o := outcome{ok: jr.Succeeded, output: jr.Output, truncated: jr.Truncated, detail: "job failed"}
+	out := red.String(jr.Output)
+	if jr.Truncated {
+		out = red.Head(jr.Output)
+	}
+	o := outcome{ok: jr.Succeeded, output: out, truncated: jr.Truncated, detail: "job failed"}
 	if jr.Reason != "" || jr.Message != "" {
 		o.detail = strings.TrimSpace("job failed: " + jr.Reason + " " + jr.Message)
 	}

@@ -50,5 +50,7 @@ type JobResult struct {
 	Reason    string
 	Message   string
 	Output    string
+	// Truncated: Output is the head of longer logs, cut at Job.MaxOutput
+	// (the runner masks a secret that the cut left partial).
 	Truncated bool
 }

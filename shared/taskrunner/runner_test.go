@@ -225,6 +225,21 @@ func TestContainerRuntimeJob(t *testing.T) {
 	}
 }
 
+// TestContainerOutputCutMidSecret: Job logs arrive capped; a secret the
+// cap cut short is masked too.
+func TestContainerOutputCutMidSecret(t *testing.T) {
+	jobs := &blockingJobs{result: JobResult{Succeeded: true, Output: "job says s3cr3t hi, s3c", Truncated: true}}
+	h := newHarness(t, map[string]string{
+		"//task-definitions/ctr.yaml": def("ctr", "  container: {image: busybox}\n  secureParameters: {secret: tok}\n"),
+	}, func(_ *Config, d *Deps) { d.Jobs = jobs })
+	h.secret("tok", "s3cr3t")
+	f := h.run(triggered(t, "ctr", nil))
+	f.want(t, keptn.StatusSucceeded, keptn.ResultPass)
+	if s := f.def(t, "ctr"); s.Output != "job says *** hi, ***" || !s.OutputTruncated {
+		t.Fatalf("status %+v", s)
+	}
+}
+
 func TestContainerJobDeadline(t *testing.T) {
 	jobs := &blockingJobs{result: JobResult{Reason: "DeadlineExceeded", Message: "Job was active longer than specified deadline"}}
 	h := newHarness(t, map[string]string{"//task-definitions/ctr.yaml": def("ctr", "  container: {image: busybox}\n")}, func(_ *Config, d *Deps) { d.Jobs = jobs })

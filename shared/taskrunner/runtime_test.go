@@ -2,6 +2,7 @@ package taskrunner
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -304,5 +305,37 @@ func TestDenoFailureAndOutputCap(t *testing.T) {
 	s := f.def(t, "t")
 	if s.Reason != ReasonBackoffLimitExceeded || s.Attempts != 2 || !s.OutputTruncated || len(s.Output) > 2300 || !strings.Contains(s.Output, "boom") {
 		t.Fatalf("status %+v (output %d bytes)", s, len(s.Output))
+	}
+}
+
+// TestSecretAtTheOutputCap prints the secure data so that it straddles the
+// cap's head cut by every number of bytes: no part of it may reach the
+// status (redacting after the cap let a prefix through).
+func TestSecretAtTheOutputCap(t *testing.T) {
+	const (
+		secret = "SQCRZTVALUEXJK" // no byte in common with padding or marker
+		max    = 64               // head 32
+	)
+	code := `
+import json, os, sys
+off = int(json.loads(os.environ["DATA"])["off"])
+sys.stdout.write("." * off + os.environ["SECURE_DATA"] + "." * 100)
+`
+	files := map[string]string{}
+	var names []any
+	for off := max/2 - len(secret) + 1; off < max/2; off++ {
+		n := fmt.Sprintf("cut-%d", off)
+		names = append(names, n)
+		files["//task-definitions/"+n+".yaml"] = def(n, fmt.Sprintf("  python:\n    inline:\n      code: |\n%s\n    parameters: {map: {off: \"%d\"}}\n    secureParameters: {secret: tok}\n", indent(code, 8), off))
+	}
+	h := newHarness(t, files, func(c *Config, _ *Deps) { c.MaxOutput = max })
+	h.secret("tok", secret)
+	f := h.run(triggered(t, "test", map[string]any{"taskDefinitions": names}))
+	f.want(t, keptn.StatusSucceeded, keptn.ResultPass)
+	for _, n := range names {
+		s := f.def(t, n.(string))
+		if !s.OutputTruncated || strings.ContainsAny(s.Output, secret) || !strings.Contains(s.Output, "*") {
+			t.Errorf("%s: output %q (truncated %v)", n, s.Output, s.OutputTruncated)
+		}
 	}
 }
