@@ -269,6 +269,8 @@ func (x *Executor) run(ctx context.Context, e event.Event, t keptn.Type, data ma
 	default:
 		o = executor.Errored("unsupported file " + f.URI)
 	}
+	// Script output and response bodies are redacted already (before their
+	// caps); this covers the rest of the message: errors, rendered URLs.
 	o.Message = executor.TruncateMessage(x.red.String(o.Message), x.cfg.MaxOutput+1024)
 	if o.Payload != nil {
 		o.Payload, _ = x.red.Any(o.Payload).(map[string]any)
@@ -311,7 +313,7 @@ func (x *Executor) runScript(ctx context.Context, e event.Event, data map[string
 	timeout := x.fileTimeout(f.Content)
 	res, err := proc.Run(ctx, proc.Cmd{
 		Path: interpreter, Args: []string{script, eventFile}, Env: env, Dir: work,
-		Timeout: timeout, MaxOutput: x.cfg.MaxOutput,
+		Timeout: timeout, MaxOutput: x.cfg.MaxOutput, Redact: x.red,
 	})
 	if err != nil {
 		return executor.Errored(fmt.Sprintf("Failed to execute %s: %v", f.URI, err))
@@ -415,7 +417,8 @@ func (x *Executor) runHTTP(ctx context.Context, e event.Event, f executor.Found)
 	}
 	body := string(resp.Body)
 	if resp.Truncated {
-		body += "\n[... response truncated ...]"
+		// The limit may have cut an echoed secret short of a full match.
+		body = x.red.Head(body) + "\n[... response truncated ...]"
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return executor.Fail(fmt.Sprintf("%s answered HTTP %d: %s", f.URI, resp.StatusCode, body))

@@ -491,6 +491,52 @@ func TestOutputCapAndRedaction(t *testing.T) {
 	}
 }
 
+// secretAtCap has no byte in common with the padding, the truncation
+// markers or the messages around the output.
+const secretAtCap = "SQCRZTVALUEXJK"
+
+// TestSecretAtTheOutputCap prints an executor variable so that it straddles
+// the output cap's head cut by every number of bytes: no part of it may
+// reach the message (redacting after the cap let a prefix through).
+func TestSecretAtTheOutputCap(t *testing.T) {
+	const max = 64 // head 32
+	for off := max/2 - len(secretAtCap) + 1; off < max/2; off++ {
+		t.Run(strconv.Itoa(off), func(t *testing.T) {
+			x, res, rec := setup(t, Config{MaxOutput: max, Env: map[string]string{"TOKEN": secretAtCap}})
+			script := fmt.Sprintf(`printf '%%s%%s%%s' "$(printf '.%%.0s' $(seq 1 %d))" "$ENV_TOKEN" "$(printf '.%%.0s' $(seq 1 100))"`, off)
+			res.Put("p", "dev", "svc", Dir+"deployment.triggered.sh", []byte(script))
+			got := run(t, x, rec, newEvent(t, "sh.keptn.event.deployment.triggered", baseData(), nil))
+			f := decode(t, got[1])
+			if f.Result != keptn.ResultPass || !strings.Contains(f.Message, "output truncated") || strings.ContainsAny(f.Message, secretAtCap) {
+				t.Fatalf("result %s, message %q", f.Result, f.Message)
+			}
+		})
+	}
+}
+
+// TestHTTPResponseCutMidSecret: a response echoing the secret is cut by
+// the size limit inside it; the part left must be masked too.
+func TestHTTPResponseCutMidSecret(t *testing.T) {
+	const max = 64
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat(".", max-5)+r.Header.Get("X-Token")+strings.Repeat(".", 100))
+	}))
+	s.Listener = l
+	s.Start()
+	defer s.Close()
+	x, res, rec := setup(t, Config{MaxOutput: max, Env: map[string]string{"TOKEN": secretAtCap}, HTTP: safehttp.Options{AllowHosts: []string{"127.0.0.1"}}})
+	res.Put("p", "dev", "svc", Dir+"deployment.triggered.http", []byte("GET "+s.URL+"/\nX-Token: ${env.token}\n"))
+	got := run(t, x, rec, newEvent(t, "sh.keptn.event.deployment.triggered", baseData(), nil))
+	f := decode(t, got[1])
+	if f.Result != keptn.ResultPass || !strings.Contains(f.Message, "response truncated") || strings.ContainsAny(f.Message, secretAtCap) {
+		t.Fatalf("result %s, message %q", f.Result, f.Message)
+	}
+}
+
 func TestNotificationMode(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
