@@ -407,6 +407,10 @@ func (x *Executor) do(ctx context.Context, i int, r Request, model map[string]an
 		return nil, errored("read response: %v", err)
 	}
 	text := red.String(string(b))
+	if trunc {
+		// The limit may have cut an echoed secret short of a full match.
+		text = red.Head(string(b))
+	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, &failure{msg: fmt.Sprintf("request %d: %s %s answered HTTP %d: %s", i, r.Method, red.String(pu.Redacted()), resp.StatusCode, text)}
 	}

@@ -89,6 +89,9 @@ func newServer(t *testing.T) *server {
 			fmt.Fprintf(w, `{"auth":%q,"ok":true}`, r.Header.Get("Authorization"))
 		case "/text":
 			io.WriteString(w, "plain "+r.Header.Get("Authorization"))
+		case "/long":
+			// The token straddles a 64-byte limit.
+			io.WriteString(w, strings.Repeat(".", 55)+r.Header.Get("Authorization")+strings.Repeat(".", 100))
 		case "/fail":
 			w.WriteHeader(500)
 			io.WriteString(w, "failed with "+r.Header.Get("Authorization"))
@@ -185,6 +188,22 @@ func TestSendFinishedSuccess(t *testing.T) {
 	got := s.got()
 	if len(got) != 2 || got[0] != `POST /json Bearer s3cr3t-tok {"project": "p", "ctx": "ctx-1"}` {
 		t.Fatalf("requests %q", got)
+	}
+}
+
+// TestResponseCutMidSecret: a response echoing the secret is cut by the
+// size limit inside it; the part left must be masked too.
+func TestResponseCutMidSecret(t *testing.T) {
+	s := newServer(t)
+	x, res, rec := setup(t)
+	x.opt.MaxResponse = 64
+	res.Put("p", "dev", "svc", URI, config(hook("sh.keptn.event.webhook.triggered", "      sendFinished: true\n", s.URL+"/long")))
+	handle(t, x, newEvent(t, "sh.keptn.event.webhook.triggered", ""))
+	f := rec.finished(t)[0]
+	resp := f["webhook"].(map[string]any)["responses"].([]any)
+	want := strings.Repeat(".", 55) + "Bearer ***\n[... response truncated ...]"
+	if resp[0] != want {
+		t.Fatalf("response %q, want %q", resp[0], want)
 	}
 }
 
