@@ -70,7 +70,7 @@ func NewService(c Config, jobs JobRunner, log *zap.Logger) (*Runner, error) {
 		return nil, fmt.Errorf("task runner config: K_SINK and RESOURCE_SERVICE_URL are required")
 	}
 	return New(c, Deps{
-		Resources: &ResourceService{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
+		Resources: &executor.ResourceClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
 		Sender:    &executor.HTTPSender{URL: c.Sink},
 		Jobs:      jobs,
 		Log:       log,

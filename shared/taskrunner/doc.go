@@ -32,10 +32,10 @@
 //
 // # Resources
 //
-// Definitions are project resources read through Resources (ResourceService
-// talks to Keptn's resource-service), each looked up at the service, then the
-// stage, then the project level; the stage and service reads are pinned to
-// the event's gitcommitid:
+// Definitions are project resources read through executor.Resources
+// (executor.ResourceClient talks to Keptn's resource-service), each looked
+// up at the service, then the stage, then the project level; the stage and
+// service reads are pinned to the event's gitcommitid:
 //
 //	task-definitions/<name>.yaml             holds the KeptnTaskDefinition <name>
 //	task-definitions/configmaps/<name>.yaml  a ConfigMap manifest; key "code"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/secrets"
 )
@@ -32,7 +33,7 @@ func (m *memResources) Get(_ context.Context, project, stage, service, uri, comm
 	if v, ok := m.files[key]; ok {
 		return []byte(v), nil
 	}
-	return nil, ErrNotFound
+	return nil, executor.ErrNotFound
 }
 
 // events collects sent events.

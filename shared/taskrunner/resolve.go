@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/taskrunner/taskdef"
 )
 
@@ -60,8 +61,8 @@ type located struct {
 
 // loader reads definitions once per trigger.
 type loader struct {
-	res   Resources
-	scope Scope
+	res   executor.Resources
+	scope executor.Scope
 	files map[string]taskdef.File
 }
 
@@ -112,7 +113,7 @@ var ErrRefCycle = errors.New("functionRef cycle")
 // taskParams (data.<task>.parameters) have the lowest precedence.
 func (l *loader) resolve(ctx context.Context, name string, taskParams map[string]string) (Resolved, error) {
 	cur, err := l.definition(ctx, name, nil)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, executor.ErrNotFound) {
 		return Resolved{}, fmt.Errorf("%w: %w", errMissing, err)
 	}
 	if err != nil {

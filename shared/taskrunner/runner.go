@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/safehttp"
 	"github.com/slipwayhq/slipway/shared/secrets"
@@ -43,7 +44,7 @@ type SecretStore interface {
 // container runtime (outside a cluster); HTTP defaults to a safehttp client
 // for httpRef downloads; Log defaults to a no-op logger.
 type Deps struct {
-	Resources Resources
+	Resources executor.Resources
 	Sender    Sender
 	Secrets   SecretStore
 	Jobs      JobRunner
@@ -200,7 +201,7 @@ func (r *Runner) trigger(ctx context.Context, task string, e event.Event) error 
 	}
 	taskData, _ := data[task].(map[string]any)
 	names, explicit := definitionNames(task, taskData)
-	scope := Scope{Project: d.Project, Stage: d.Stage, Service: d.Service, GitCommitID: keptn.GitCommitID(e)}
+	scope := executor.Scope{Project: d.Project, Stage: d.Stage, Service: d.Service, GitCommitID: keptn.GitCommitID(e)}
 	ld := &loader{res: r.deps.Resources, scope: scope}
 	taskParams := stringMap(taskData["parameters"])
 	var p plan
@@ -219,7 +220,7 @@ func (r *Runner) trigger(ctx context.Context, task string, e event.Event) error 
 			found++
 		case errors.Is(err, errMissing):
 			pl.err, pl.reason = err, ReasonNotFound
-		case errors.Is(err, ErrNotFound):
+		case errors.Is(err, executor.ErrNotFound):
 			pl.err, pl.reason, found = err, ReasonNotFound, found+1
 		case errors.Is(err, taskdef.ErrInvalid), errors.Is(err, ErrRefCycle):
 			pl.err, pl.reason, found = err, ReasonInvalid, found+1

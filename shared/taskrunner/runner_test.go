@@ -15,6 +15,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/taskrunner/taskdef"
 )
@@ -437,45 +438,37 @@ func TestMerge(t *testing.T) {
 	}
 }
 
-func TestResourceServiceClient(t *testing.T) {
+// TestDefinitionsFromResourceService reads a definition through
+// executor.ResourceClient (as NewService wires it): a 404 falls through
+// from the service to the stage to the project level, the stage and
+// service reads are pinned to the commit and the project read is not.
+func TestDefinitionsFromResourceService(t *testing.T) {
 	var mu sync.Mutex
 	var seen []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		seen = append(seen, r.URL.EscapedPath()+"?"+r.URL.RawQuery+" token="+r.Header.Get("x-token"))
+		seen = append(seen, r.URL.RequestURI()+" token="+r.Header.Get("x-token"))
 		mu.Unlock()
-		if strings.Contains(r.URL.EscapedPath(), "missing") {
+		if r.URL.EscapedPath() != "/api/resource-service/v1/project/sockshop/resource/task-definitions%2Ft.yaml" {
 			http.Error(w, `{"code":404,"message":"not found"}`, http.StatusNotFound)
 			return
 		}
-		if strings.Contains(r.URL.EscapedPath(), "broken") {
-			http.Error(w, "boom", http.StatusInternalServerError)
-			return
-		}
-		_ = json.NewEncoder(w).Encode(map[string]string{"resourceURI": "x", "resourceContent": base64.StdEncoding.EncodeToString([]byte("hello"))})
+		_ = json.NewEncoder(w).Encode(map[string]string{"resourceURI": "x", "resourceContent": base64.StdEncoding.EncodeToString([]byte(def("t", okPy)))})
 	}))
 	defer srv.Close()
-	rs := &ResourceService{BaseURL: srv.URL + "/", Token: "tok"}
-	ctx := context.Background()
-	b, err := rs.Get(ctx, "p", "dev", "carts", "task-definitions/a b.yaml", "c1")
-	if err != nil || string(b) != "hello" {
-		t.Fatalf("%q %v", b, err)
-	}
-	if _, err := rs.Get(ctx, "p", "", "", "task-definitions/a.yaml", ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := rs.Get(ctx, "p", "dev", "", "missing.yaml", ""); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("404: %v", err)
-	}
-	if _, err := rs.Get(ctx, "p", "dev", "", "broken.yaml", ""); err == nil || errors.Is(err, ErrNotFound) {
-		t.Fatalf("500: %v", err)
-	}
+	h := newHarness(t, nil, func(_ *Config, d *Deps) {
+		d.Resources = &executor.ResourceClient{BaseURL: srv.URL + "/", Token: "tok"}
+	})
+	h.run(triggered(t, "t", nil)).want(t, keptn.StatusSucceeded, keptn.ResultPass)
 	want := []string{
-		"/api/resource-service/v1/project/p/stage/dev/service/carts/resource/task-definitions%2Fa%20b.yaml?gitCommitID=c1 token=tok",
-		"/api/resource-service/v1/project/p/resource/task-definitions%2Fa.yaml? token=tok",
+		"/api/resource-service/v1/project/sockshop/stage/dev/service/carts/resource/task-definitions%2Ft.yaml?gitCommitID=abc123 token=tok",
+		"/api/resource-service/v1/project/sockshop/stage/dev/resource/task-definitions%2Ft.yaml?gitCommitID=abc123 token=tok",
+		"/api/resource-service/v1/project/sockshop/resource/task-definitions%2Ft.yaml token=tok",
 	}
-	if !reflect.DeepEqual(seen[:2], want) {
-		t.Fatalf("requests\n%v\nwant\n%v", seen[:2], want)
+	mu.Lock()
+	defer mu.Unlock()
+	if !reflect.DeepEqual(seen, want) {
+		t.Fatalf("requests\n%q\nwant\n%q", seen, want)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
 )
@@ -21,7 +22,7 @@ func (f oneFile) Get(_ context.Context, _, stage, _, uri, _ string) ([]byte, err
 	if stage == "" && uri == taskrunner.DefinitionURI("ctr") {
 		return []byte(f), nil
 	}
-	return nil, taskrunner.ErrNotFound
+	return nil, executor.ErrNotFound
 }
 
 // TestTaskRunnerWithJobs runs a container definition end to end: event in,
