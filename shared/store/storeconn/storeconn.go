@@ -52,8 +52,8 @@ func Open(ctx context.Context, c Config) (store.Store, error) {
 }
 
 type closing struct {
-	store.Store
-	client *fs.Client
+	*firestore.Store // the concrete type, so optional interfaces (store.IntegrationStore) show through
+	client           *fs.Client
 }
 
 func (c closing) Close() error { return errors.Join(c.Store.Close(), c.client.Close()) }
