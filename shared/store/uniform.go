@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -87,18 +88,8 @@ type IntegrationStore interface {
 // Matches reports whether in passes q's filters; drivers that cannot filter
 // in the query use it.
 func (q IntegrationQuery) Matches(in *Integration) bool {
-	has := func(list []string, s string) bool {
-		if s == "" {
-			return true
-		}
-		for _, v := range list {
-			if v == s {
-				return true
-			}
-		}
-		return false
-	}
 	eq := func(want, got string) bool { return want == "" || want == got }
+	has := func(list []string, want string) bool { return want == "" || slices.Contains(list, want) }
 	return eq(q.ID, in.ID) && eq(q.Name, in.Name) && eq(q.Namespace, in.Namespace) && eq(q.Hostname, in.Hostname) &&
 		has(in.Projects, q.Project) && has(in.Stages, q.Stage) && has(in.Services, q.Service) &&
 		(q.SeenSince.IsZero() || !in.LastSeen.Before(q.SeenSince))
