@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -48,6 +49,18 @@ type Config struct {
 	ProjectNameMaxSize int `envconfig:"PROJECT_NAME_MAX_SIZE"`
 	ServiceNameMaxSize int `envconfig:"SERVICE_NAME_MAX_SIZE"`
 
+	// IntegrationTTL is how long a uniform integration stays registered after
+	// it was last seen (Keptn's UNIFORM_INTEGRATION_TTL; default 1m, Keptn's
+	// code default). go-sdk integrations ping every 5 s.
+	IntegrationTTL time.Duration `envconfig:"UNIFORM_INTEGRATION_TTL"`
+	// LogTTL is how long integration logs are kept (Keptn's LOG_TTL, default 120h).
+	LogTTL time.Duration `envconfig:"LOG_TTL"`
+	// MaxLogsPerRequest caps the entries of one POST /api/controlPlane/v1/log
+	// (default 1000).
+	MaxLogsPerRequest int `envconfig:"API_MAX_LOGS_PER_REQUEST"`
+	// MaxLogMessageBytes caps one log message (default 64 KiB).
+	MaxLogMessageBytes int `envconfig:"API_MAX_LOG_MESSAGE_BYTES"`
+
 	// Namespace and KeptnVersion are reported by GET /api/v1/metadata
 	// (defaults "keptn" and "1.4.5", the Keptn API version Slipway speaks).
 	Namespace    string `envconfig:"POD_NAMESPACE"`
@@ -61,6 +74,10 @@ const (
 	DefaultMaxHistoryEventBytes = 1 << 20
 	DefaultProjectNameMaxSize   = 200
 	DefaultServiceNameMaxSize   = 43
+	DefaultIntegrationTTL       = time.Minute
+	DefaultLogTTL               = 120 * time.Hour
+	DefaultMaxLogsPerRequest    = 1000
+	DefaultMaxLogMessageBytes   = 64 << 10
 	// APISource is the source of events the API creates on a client's behalf.
 	APISource = "https://github.com/keptn/keptn/api"
 )
@@ -122,6 +139,18 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ServiceNameMaxSize <= 0 {
 		c.ServiceNameMaxSize = DefaultServiceNameMaxSize
+	}
+	if c.IntegrationTTL <= 0 {
+		c.IntegrationTTL = DefaultIntegrationTTL
+	}
+	if c.LogTTL <= 0 {
+		c.LogTTL = DefaultLogTTL
+	}
+	if c.MaxLogsPerRequest <= 0 {
+		c.MaxLogsPerRequest = DefaultMaxLogsPerRequest
+	}
+	if c.MaxLogMessageBytes <= 0 {
+		c.MaxLogMessageBytes = DefaultMaxLogMessageBytes
 	}
 	if c.Namespace == "" {
 		c.Namespace = "keptn"

@@ -19,6 +19,9 @@ type api struct {
 	log  *zap.Logger
 	auth *authenticator
 	mux  *http.ServeMux
+	// integ is deps.Store's IntegrationStore, nil if the driver has none.
+	integ IntegrationStore
+	purge purgeState
 	// routes is the table the mux was built from (the OpenAPI test reads it).
 	routes []route
 }
@@ -54,6 +57,12 @@ var openAPIDoc = sync.OnceValues(func() ([]byte, error) {
 // Keptn's gateway used for its swagger document).
 const OpenAPIPath = "/api/swagger-ui/swagger.yaml"
 
+// Uniform registration and integration logs (shipyard-controller paths).
+const (
+	uniformPath = "/api/controlPlane/v1/uniform/registration"
+	logPath     = "/api/controlPlane/v1/log"
+)
+
 // HistoryPath receives every Keptn event from the broker for the event history.
 const HistoryPath = "/internal/history"
 
@@ -64,6 +73,12 @@ func New(cfg Config, deps Deps) http.Handler {
 	deps = deps.withDefaults()
 	a := &api{cfg: cfg, deps: deps, log: deps.Logger}
 	a.auth = newAuthenticator(cfg, deps.Clock)
+	if is, ok := deps.Store.(IntegrationStore); ok {
+		a.integ = is
+	} else {
+		a.log.Warn("the store does not implement IntegrationStore: uniform registration and logs answer 501",
+			zap.String("store", fmt.Sprintf("%T", deps.Store)))
+	}
 	a.mux = http.NewServeMux()
 	a.routes = a.table()
 	for _, rt := range a.routes {
@@ -98,6 +113,20 @@ func (a *api) table() []route {
 		{"POST", "/api/controlPlane/v1/sequence/{project}/{keptnContext}/control", false, a.sequenceControl},
 		{"GET", "/api/controlPlane/v1/sequence-execution", false, a.sequenceExecutions},
 		{"GET", "/api/controlPlane/v1/event/triggered/{eventType}", false, a.openTriggered},
+
+		{"POST", uniformPath, false, a.registerIntegration},
+		{"GET", uniformPath, false, a.listIntegrations},
+		{"DELETE", uniformPath + "/{integrationID}", false, a.unregisterIntegration},
+		{"PUT", uniformPath + "/{integrationID}/ping", false, a.pingIntegration},
+		{"POST", uniformPath + "/{integrationID}/subscription", false, a.createSubscription},
+		{"GET", uniformPath + "/{integrationID}/subscription", false, a.listSubscriptions},
+		{"GET", uniformPath + "/{integrationID}/subscription/{subscriptionID}", false, a.getSubscription},
+		{"PUT", uniformPath + "/{integrationID}/subscription/{subscriptionID}", false, a.updateSubscription},
+		{"DELETE", uniformPath + "/{integrationID}/subscription/{subscriptionID}", false, a.deleteSubscription},
+		{"POST", logPath, false, a.createLogs},
+		{"GET", logPath, false, a.listLogs},
+		// Refused before authentication, as Keptn's gateway denied it.
+		{"DELETE", logPath, true, a.deleteLogs},
 
 		{"GET", "/api/mongodb-datastore/event", false, a.listEvents},
 		{"GET", "/api/mongodb-datastore/event/type/{eventType}", false, a.eventsByType},
