@@ -9,6 +9,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/executor/service"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/publish"
@@ -59,7 +60,7 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 		tc.SecretsDir = ec.SecretsDir
 		tc.HTTPRefAllowHosts = append(tc.HTTPRefAllowHosts, ec.HTTPAllowHosts...)
 		tr, err := taskrunner.New(tc, taskrunner.Deps{
-			Resources: &taskrunner.ResourceService{BaseURL: apiURL, Token: token},
+			Resources: &executor.ResourceClient{BaseURL: apiURL, Token: token},
 			Sender:    taskrunner.SenderFunc(pub.Publish),
 			Log:       log.Named("task-runner"),
 		})

@@ -8,12 +8,6 @@ import (
 	"github.com/slipwayhq/slipway/shared/executor"
 )
 
-// ResourceService is the resource-service client the task runner used to
-// have; it is executor.ResourceClient now.
-//
-// Deprecated: use executor.ResourceClient.
-type ResourceService = executor.ResourceClient
-
 // lookup reads uri at the service, then the stage, then the project level,
 // returning the first found. The stage and service reads are pinned to the
 // commit; the project level lives on another branch, so it is read at the
