@@ -68,8 +68,8 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 			return nil, fmt.Errorf("task runner: %w", err)
 		}
 		return []localrt.Function{
-			{Name: "generic-executor", Handler: localrt.CEHandler(ctx, gen.Handle), Close: gen.Drain},
-			{Name: "task-runner", Handler: localrt.CEHandler(ctx, tr.Handle), Close: tr.Shutdown},
+			{Name: "generic-executor", Handler: localrt.CEHandler(gen.Handle), Close: gen.Drain},
+			{Name: "task-runner", Handler: localrt.CEHandler(tr.Handle), Close: tr.Shutdown},
 		}, nil
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/cloudevents/sdk-go/v2/types"
+	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/broker/trigger"
 )
@@ -91,7 +92,10 @@ func (b *Broker) attempt(t *task) {
 		code = invalidReplyErrorCode // 2xx with a malformed reply: Knative's filter answers 502
 	}
 	if Retryable(code) && t.attempts <= int(r.delivery.Retry) {
-		b.retryLater(t, r.delivery.RetryDelay(t.attempts))
+		delay := r.delivery.RetryDelay(t.attempts)
+		b.log.Debug("delivery failed, retrying", zap.String("trigger", r.name), zap.String("event.id", ev.ID()),
+			zap.String("event.type", ev.Type()), zap.Int("status", o.code), zap.Error(o.err), zap.Duration("after", delay))
+		b.retryLater(t, delay)
 		return
 	}
 	if !t.toDLS {

@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"go.uber.org/zap"
 
@@ -140,8 +139,8 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	rt.ControlPlane = cp
 
 	fns := []Function{
-		{Name: "control-plane", Handler: ceHandler(ctx, controlplane.NewFunction(cp, pub).Handle)},
-		{Name: "slipway-dead-letter", Handler: ceHandler(ctx, deadLetter(log.Named("dead-letter")))},
+		{Name: "control-plane", Handler: CEHandler(controlplane.NewFunction(cp, pub).Handle)},
+		{Name: "slipway-dead-letter", Handler: CEHandler(deadLetter(log.Named("dead-letter")))},
 	}
 	if extra != nil {
 		more, err := extra(brokerURL, apiURL, token)
@@ -237,19 +236,6 @@ func (rt *Runtime) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// ceHandler serves a CloudEvents function over HTTP like func-go does.
-func ceHandler(ctx context.Context, fn func(context.Context, event.Event) error) http.Handler {
-	p, err := cloudevents.NewHTTP()
-	if err != nil {
-		panic(err) // only fails on invalid options, and there are none
-	}
-	h, err := cloudevents.NewHTTPReceiveHandler(ctx, p, fn)
-	if err != nil {
-		panic(err)
-	}
-	return h
-}
-
 // deadLetter is the dead-letter sink the Triggers name: in a cluster a
 // Knative Service, here a structured error log line per event.
 func deadLetter(log *zap.Logger) func(context.Context, event.Event) error {
@@ -258,11 +244,6 @@ func deadLetter(log *zap.Logger) func(context.Context, event.Event) error {
 			zap.Any("destination", e.Extensions()["knativeerrordest"]), zap.Any("code", e.Extensions()["knativeerrorcode"]))
 		return nil
 	}
-}
-
-// CEHandler exposes ceHandler for the executors the runtime serves.
-func CEHandler(ctx context.Context, fn func(context.Context, event.Event) error) http.Handler {
-	return ceHandler(ctx, fn)
 }
 
 func loadToken(cfg Config) (string, error) {
