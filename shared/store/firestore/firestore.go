@@ -211,19 +211,48 @@ func (t *tx) queryRuns(q fs.Query, what string, keep func(*store.Run) bool) ([]*
 	return runs, nil
 }
 
+// RunByTask finds the run's id with a query outside the transaction and
+// then reads the run in it. A task id belongs to one run for good, so the
+// lookup needs no lock, while a query inside a transaction locks its range:
+// every concurrent task event would contend on it (the emulator serialises
+// them). The run read in the transaction is checked to still be at that task.
 func (t *tx) RunByTask(project, triggeredID string) (*store.Run, error) {
 	what := fmt.Sprintf("run of task %s in %s", triggeredID, project)
 	if triggeredID == "" {
 		return nil, fmt.Errorf("%s: %w", what, store.ErrNotFound)
 	}
-	// Task ids are unique, but buffered runs may hide stored matches, so ask
-	// for enough documents to find one that is not shadowed.
-	q := t.s.runs.Where("project", "==", project).Where("taskTriggeredId", "==", triggeredID).Limit(len(t.runs) + 1)
-	runs, err := t.queryRuns(q, what, func(r *store.Run) bool {
-		return r.Project == project && r.TaskTriggeredID == triggeredID
-	})
-	if err != nil {
-		return nil, err
+	match := func(r *store.Run) bool { return r.Project == project && r.TaskTriggeredID == triggeredID }
+	var runs []*store.Run
+	for _, r := range t.runs {
+		if match(r) {
+			runs = append(runs, copyRun(r))
+		}
+	}
+	if len(runs) == 0 {
+		// Task ids are unique; two ids would only show a damaged store, and
+		// the sort below then picks the same one every time.
+		q := t.s.runs.Where("project", "==", project).Where("taskTriggeredId", "==", triggeredID).Select().Limit(2)
+		snaps, err := q.Documents(t.ctx).GetAll()
+		t.s.countQuery(len(snaps))
+		if err != nil {
+			return nil, mapErr(what, err)
+		}
+		for _, snap := range snaps {
+			id, err := parseID(snap.Ref.ID)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", what, err)
+			}
+			r, err := t.GetRun(id)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted since the lookup
+			}
+			if err != nil {
+				return nil, err
+			}
+			if match(r) {
+				runs = append(runs, r)
+			}
+		}
 	}
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("%s: %w", what, store.ErrNotFound)
