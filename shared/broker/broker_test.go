@@ -187,12 +187,20 @@ func TestDeadLetterRing(t *testing.T) {
 }
 
 func TestMeasureRelay(t *testing.T) {
-	rate, err := MeasureRelay(context.Background(), 200)
+	r, err := MeasureRelay(context.Background(), 200)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rate <= 0 {
-		t.Fatalf("rate = %v", rate)
+	if r.DeliveriesPerSec <= 0 || r.HopsPerSec <= 0 {
+		t.Fatalf("relay = %+v", r)
+	}
+	// A run of 10 deliveries and no ingress can go no faster than the
+	// delivery rate allows; ingress only makes it slower.
+	if got, want := r.IdealRunsPerSec(0, 10), r.DeliveriesPerSec/10; got < want*0.999 || got > want*1.001 {
+		t.Fatalf("ideal(0, 10) = %v, want %v", got, want)
+	}
+	if r.IdealRunsPerSec(5, 10) > r.IdealRunsPerSec(0, 10) {
+		t.Fatal("ingress made the ideal faster")
 	}
 	if _, err := MeasureRelay(context.Background(), 0); err == nil {
 		t.Fatal("n=0: want error")
