@@ -15,6 +15,7 @@ import (
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/api"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/store/bolt"
@@ -32,6 +33,11 @@ func run() error {
 	if err := envconfig.Process("", &cfg); err != nil {
 		return err
 	}
+	apiCfg, err := api.LoadConfig()
+	if err != nil {
+		return err
+	}
+	cfg.API = apiCfg
 	log, err := newLogger()
 	if err != nil {
 		return err

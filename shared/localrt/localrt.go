@@ -53,6 +53,10 @@ type Config struct {
 	TaskStartedWaitDuration time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
 	// TaskFinishedTimeout is the default finished-timeout (0 = none).
 	TaskFinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
+	// API configures the REST API as the api function reads it (api.LoadConfig:
+	// MAX_EVENT_SIZE_KB, UNIFORM_INTEGRATION_TTL, LOG_TTL, ...). The runtime's
+	// token is added to its tokens.
+	API api.Config `ignored:"true"`
 }
 
 // Function is an extra function the runtime serves (executors); Name is what
@@ -149,7 +153,9 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 		}
 		fns = append(fns, more...)
 	}
-	apiHandler := api.New(api.Config{Tokens: []string{token}}, api.Deps{Store: st, Publisher: pub,
+	apiCfg := cfg.API
+	apiCfg.Tokens = append([]string{token}, apiCfg.Tokens...)
+	apiHandler := api.New(apiCfg, api.Deps{Store: st, Publisher: pub,
 		Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")})
 	rt.Services["api"] = apiURL
 	for _, f := range fns {
