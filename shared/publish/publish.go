@@ -13,6 +13,10 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 )
 
+// idleConns is how many connections to the target stay open between
+// publishes: about the number of handlers that publish at once.
+const idleConns = 128
+
 // HTTP publishes to one target URL.
 type HTTP struct {
 	client cloudevents.Client
@@ -24,7 +28,13 @@ func NewHTTP(target string, timeout time.Duration) (*HTTP, error) {
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	p, err := cloudevents.NewHTTP(cehttp.WithTarget(target), cehttp.WithClient(http.Client{Timeout: timeout}))
+	// The default transport keeps 2 idle connections per host: a function
+	// publishing from many concurrent handlers would dial (and leave in
+	// TIME_WAIT) a new connection for most events.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = idleConns
+	tr.MaxIdleConnsPerHost = idleConns
+	p, err := cloudevents.NewHTTP(cehttp.WithTarget(target), cehttp.WithClient(http.Client{Timeout: timeout, Transport: tr}))
 	if err != nil {
 		return nil, fmt.Errorf("publisher for %s: %w", target, err)
 	}
