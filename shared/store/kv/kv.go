@@ -1,0 +1,530 @@
+// Package kv is the embedded store's storage engine: ordered key/value
+// buckets held in memory, made durable by a write-ahead log and compacted into
+// snapshots.
+//
+// Why not a B+tree file (bbolt, which the driver used first): a commit there
+// rewrites every page on the path to each changed key and syncs twice, about
+// 45 pages and 2 fdatasyncs per commit under the control plane's load, all in
+// the single writer. Here a commit appends one checksummed record (the puts and
+// deletes) to the log and syncs it once; the pages are never written, because
+// the state lives in copy-on-write B-trees in memory and reaches the disk only
+// as a snapshot, written in the background when the log has grown.
+//
+// The API mirrors the part of bbolt the driver uses (Update/View, buckets,
+// cursors), with the same contract: one writer at a time, readers see the
+// last committed state, values returned are valid after the transaction too
+// (they are never modified in place).
+//
+// Durability: Update returns after the record is on disk (fdatasync), unless
+// Options.NoSync. Recovery loads the newest complete snapshot and replays the
+// logs after it; a torn record at the end of the last log (a crash during a
+// write) is cut off, since its Update never returned.
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/google/btree"
+)
+
+// ErrTxReadOnly is returned by writes in a View transaction.
+var ErrTxReadOnly = errors.New("kv: write in a read-only transaction")
+
+// ErrClosed is returned after Close.
+var ErrClosed = errors.New("kv: database closed")
+
+// Options tune the engine; the zero value is durable with default compaction.
+type Options struct {
+	// NoSync skips fdatasync on commit: a process crash loses nothing, a
+	// machine crash may lose the last commits (never corrupts). For tests.
+	NoSync bool
+	// CompactBytes is how much log (bytes) triggers a snapshot; 0 means 64 MiB.
+	// A snapshot is also deferred until the log outgrows the last snapshot, so
+	// compaction costs at most about one rewrite per doubling.
+	CompactBytes int64
+}
+
+const defaultCompactBytes = 64 << 20
+
+type item struct{ k, v []byte }
+
+func less(a, b item) bool { return bytes.Compare(a.k, b.k) < 0 }
+
+const degree = 8
+
+// state is one committed version of every bucket. A published state is
+// never modified: a writer clones the trees it changes (lazily, copy on
+// write) and publishes a new state.
+type state struct {
+	seq     uint64 // commits since Open, to publish states in order
+	buckets map[string]*btree.BTreeG[item]
+}
+
+// DB is an open database directory.
+type DB struct {
+	dir  string
+	opts Options
+	lock *os.File // held until Close
+
+	mu  sync.RWMutex // guards cur and closed
+	cur *state       // the last durable state: what readers see
+	// closed is set by Close; writes and reads fail after it.
+	closed bool
+
+	wmu    sync.Mutex // one writer at a time; guards the fields below
+	tip    *state     // the last written state, possibly not yet synced
+	log    *logFile   // switched only with syncMu held too
+	failed error      // a failed log write: the state on disk is unknown, so stop
+	buf    []byte
+
+	syncMu   sync.Mutex // guards the fields below
+	syncCond *sync.Cond
+	syncing  bool  // a waiter is running fdatasync
+	synced   int64 // log position (bytes since Open, across files) on disk
+	syncErr  error
+
+	compact sync.WaitGroup // the snapshot writer
+	compMu  sync.Mutex     // guards the fields below
+	busy    bool           // a snapshot is being written
+	snapSz  int64          // size of the last snapshot
+	snapErr error          // the last snapshot's failure, kept for Stats
+}
+
+// Open opens (creating if needed) the database in directory dir.
+func Open(dir string, o Options) (*DB, error) {
+	if o.CompactBytes <= 0 {
+		o.CompactBytes = defaultCompactBytes
+	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("open store %s: a file is there (a store from an older Slipway, or not a store); move it away", dir)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	db := &DB{dir: dir, opts: o, lock: lock}
+	st, next, snapSz, err := recoverDir(dir)
+	if err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	db.cur, db.tip, db.snapSz = st, st, snapSz
+	db.syncCond = sync.NewCond(&db.syncMu)
+	if db.log, err = createLog(dir, next); err != nil {
+		_ = lock.Close()
+		return nil, fmt.Errorf("open store %s: %w", dir, err)
+	}
+	return db, nil
+}
+
+// Close waits for a running snapshot and closes the log.
+func (db *DB) Close() error {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	db.mu.Lock()
+	if db.closed {
+		db.mu.Unlock()
+		return nil
+	}
+	db.closed = true
+	db.mu.Unlock()
+	db.compact.Wait()
+	db.syncMu.Lock()
+	for db.syncing {
+		db.syncCond.Wait()
+	}
+	err := db.log.close()
+	if err == nil {
+		db.synced = max(db.synced, db.log.end())
+	} else if db.syncErr == nil {
+		db.syncErr = err
+	}
+	db.syncCond.Broadcast()
+	db.syncMu.Unlock()
+	if cerr := db.lock.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("unlock: %w", cerr)
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction on the last committed state.
+func (db *DB) View(fn func(*Tx) error) error {
+	db.mu.RLock()
+	st, closed := db.cur, db.closed
+	db.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	return fn(&Tx{base: st})
+}
+
+// Update runs fn in a read-write transaction and commits it when fn returns
+// nil; an error from fn discards every write. Writers run one at a time.
+// Update returns once the commit is on disk.
+func (db *DB) Update(fn func(*Tx) error) error {
+	durable, err := db.UpdateNoWait(fn)
+	if err != nil {
+		return err
+	}
+	return durable()
+}
+
+// UpdateNoWait is Update split in two, so a caller that commits groups of
+// transactions can run the next group while this one is being synced: it runs
+// fn and writes the commit's record, and the next writer already sees its
+// writes. durable waits until the record is on disk and then makes the
+// commit visible to readers; nobody may act on the commit before it returns.
+// Syncs are shared: one fdatasync covers every record written before it.
+func (db *DB) UpdateNoWait(fn func(*Tx) error) (durable func() error, err error) {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	db.mu.RLock()
+	closed := db.closed
+	db.mu.RUnlock()
+	if closed {
+		return nil, ErrClosed
+	}
+	if db.failed != nil {
+		return nil, db.failed
+	}
+	st := db.tip
+	tx := &Tx{base: st, writable: true, ops: db.buf[:0]}
+	if err := fn(tx); err != nil {
+		return nil, err
+	}
+	db.buf = tx.ops[:0]
+	if len(tx.touched) == 0 {
+		return func() error { return nil }, nil
+	}
+	if err := db.log.write(tx.ops); err != nil {
+		db.failed = fmt.Errorf("kv: log write failed, store is read-only until reopened: %w", err)
+		return nil, db.failed
+	}
+	next := &state{seq: st.seq + 1, buckets: make(map[string]*btree.BTreeG[item], len(st.buckets)+1)}
+	for name, t := range st.buckets {
+		next.buckets[name] = t
+	}
+	for name, b := range tx.touched {
+		next.buckets[name] = b.t
+	}
+	db.tip = next
+	end := db.log.end()
+	db.maybeCompact(next)
+	return func() error { return db.durable(end, next) }, nil
+}
+
+// durable waits until the log is synced up to end, then publishes st to
+// readers unless a newer state is already published. The first waiter that
+// finds no sync running starts one for everything written so far; the others
+// wait for it, so concurrent commits share fdatasyncs.
+func (db *DB) durable(end int64, st *state) error {
+	db.syncMu.Lock()
+	for db.synced < end && db.syncErr == nil {
+		if db.syncing {
+			db.syncCond.Wait()
+			continue
+		}
+		db.syncing = true
+		l := db.log // the log is only switched with syncMu held and no sync running
+		target := l.end()
+		db.syncMu.Unlock()
+		var err error
+		if !db.opts.NoSync {
+			err = l.sync()
+		}
+		db.syncMu.Lock()
+		db.syncing = false
+		if err != nil {
+			db.syncErr = fmt.Errorf("kv: log sync failed, store is read-only until reopened: %w", err)
+		} else {
+			db.synced = max(db.synced, target)
+		}
+		db.syncCond.Broadcast()
+	}
+	var err error
+	if db.synced < end {
+		err = db.syncErr
+	}
+	db.syncMu.Unlock()
+	if err != nil {
+		return err
+	}
+	db.mu.Lock()
+	if st.seq > db.cur.seq {
+		db.cur = st
+	}
+	db.mu.Unlock()
+	return nil
+}
+
+// maybeCompact starts a snapshot of st when the log has grown past the
+// threshold and past the last snapshot. The writer switches to a new log
+// first, so the snapshot covers exactly the logs before it; the logs are
+// deleted only once the snapshot is on disk, so a failure loses nothing.
+func (db *DB) maybeCompact(st *state) {
+	db.compMu.Lock()
+	defer db.compMu.Unlock()
+	if db.busy || db.log.size < db.opts.CompactBytes || db.log.size < db.snapSz {
+		return
+	}
+	seq := db.log.seq + 1
+	l, err := createLog(db.dir, seq)
+	if err != nil {
+		db.snapErr = err
+		return
+	}
+	// The old log is synced and closed with no sync running on it; the new
+	// one continues its positions.
+	db.syncMu.Lock()
+	for db.syncing {
+		db.syncCond.Wait()
+	}
+	if err := db.log.close(); err != nil {
+		db.syncMu.Unlock()
+		_ = l.f.Close()
+		_ = os.Remove(l.f.Name())
+		db.snapErr = err
+		return
+	}
+	l.base = db.log.end()
+	db.synced = max(db.synced, l.base)
+	db.log = l
+	db.syncMu.Unlock()
+	db.busy = true
+	db.compact.Add(1)
+	go func() {
+		defer db.compact.Done()
+		size, err := writeSnapshot(db.dir, seq, st)
+		db.compMu.Lock()
+		defer db.compMu.Unlock()
+		db.busy = false
+		db.snapErr = err
+		if err == nil {
+			db.snapSz = size
+			removeBefore(db.dir, seq)
+		}
+	}()
+}
+
+// Stats describes the files, for tests and benchmarks.
+type Stats struct {
+	LogSeq       uint64
+	LogBytes     int64
+	SnapshotSize int64
+	SnapshotErr  error
+}
+
+// Stats reports the current log and the last snapshot.
+func (db *DB) Stats() Stats {
+	db.wmu.Lock()
+	defer db.wmu.Unlock()
+	db.compMu.Lock()
+	defer db.compMu.Unlock()
+	return Stats{LogSeq: db.log.seq, LogBytes: db.log.size, SnapshotSize: db.snapSz, SnapshotErr: db.snapErr}
+}
+
+// WaitCompaction waits for a running snapshot to finish (tests).
+func (db *DB) WaitCompaction() { db.compact.Wait() }
+
+// Tx is a transaction. A Tx and its buckets and cursors belong to one
+// goroutine and are valid only inside the function given the Tx.
+type Tx struct {
+	base     *state
+	writable bool
+	touched  map[string]*Bucket // buckets this tx has written or created
+	opened   map[string]*Bucket
+	ops      []byte // the log record being built
+}
+
+// Bucket returns the named bucket, or nil if it does not exist.
+func (tx *Tx) Bucket(name []byte) *Bucket {
+	if b, ok := tx.opened[string(name)]; ok {
+		return b
+	}
+	t, ok := tx.base.buckets[string(name)]
+	if !ok {
+		return nil
+	}
+	b := &Bucket{tx: tx, name: string(name), t: t}
+	if tx.opened == nil {
+		tx.opened = map[string]*Bucket{}
+	}
+	tx.opened[b.name] = b
+	return b
+}
+
+// CreateBucketIfNotExists returns the named bucket, creating it if needed.
+func (tx *Tx) CreateBucketIfNotExists(name []byte) (*Bucket, error) {
+	if b := tx.Bucket(name); b != nil {
+		return b, nil
+	}
+	if !tx.writable {
+		return nil, ErrTxReadOnly
+	}
+	if len(name) == 0 || len(name) > 255 {
+		return nil, fmt.Errorf("kv: bucket name of %d bytes (1–255)", len(name))
+	}
+	b := &Bucket{tx: tx, name: string(name), t: btree.NewG(degree, less), owned: true}
+	if tx.opened == nil {
+		tx.opened = map[string]*Bucket{}
+	}
+	tx.opened[b.name] = b
+	tx.touch(b)
+	tx.ops = appendOp(tx.ops, opCreate, b.name, nil, nil)
+	return b, nil
+}
+
+func (tx *Tx) touch(b *Bucket) {
+	if tx.touched == nil {
+		tx.touched = map[string]*Bucket{}
+	}
+	tx.touched[b.name] = b
+}
+
+// Bucket is an ordered set of key/value pairs.
+type Bucket struct {
+	tx    *Tx
+	name  string
+	t     *btree.BTreeG[item]
+	owned bool // t is this transaction's clone
+}
+
+// Get returns the value of k, or nil if absent. An existing key with an
+// empty value returns a non-nil empty slice.
+func (b *Bucket) Get(k []byte) []byte {
+	it, ok := b.t.Get(item{k: k})
+	if !ok {
+		return nil
+	}
+	return it.v
+}
+
+func (b *Bucket) writable() error {
+	if !b.tx.writable {
+		return ErrTxReadOnly
+	}
+	if !b.owned {
+		b.t = b.t.Clone()
+		b.owned = true
+		b.tx.touch(b)
+	}
+	return nil
+}
+
+// Put sets k to v. Both are copied.
+func (b *Bucket) Put(k, v []byte) error {
+	if len(k) == 0 {
+		return errors.New("kv: empty key")
+	}
+	if err := b.writable(); err != nil {
+		return err
+	}
+	kc := append([]byte(nil), k...)
+	vc := append(make([]byte, 0, len(v)), v...)
+	b.t.ReplaceOrInsert(item{k: kc, v: vc})
+	b.tx.ops = appendOp(b.tx.ops, opPut, b.name, k, v)
+	return nil
+}
+
+// Delete removes k; deleting an absent key is not an error.
+func (b *Bucket) Delete(k []byte) error {
+	if err := b.writable(); err != nil {
+		return err
+	}
+	if _, ok := b.t.Delete(item{k: k}); ok {
+		b.tx.ops = appendOp(b.tx.ops, opDelete, b.name, k, nil)
+	}
+	return nil
+}
+
+// ForEach calls fn for every pair in key order. fn may write to the bucket;
+// it sees the pairs as they were when ForEach began.
+func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
+	items := make([]item, 0, b.t.Len())
+	b.t.Ascend(func(it item) bool { items = append(items, it); return true })
+	for _, it := range items {
+		if err := fn(it.k, it.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Len is the number of keys.
+func (b *Bucket) Len() int { return b.t.Len() }
+
+// Cursor returns a cursor over the bucket.
+func (b *Bucket) Cursor() *Cursor { return &Cursor{b: b} }
+
+// Cursor walks a bucket in key order. Each step is a fresh search from the
+// last key returned, so writes to the bucket between steps are safe.
+type Cursor struct {
+	b   *Bucket
+	cur []byte
+}
+
+func (c *Cursor) set(it item, ok bool) ([]byte, []byte) {
+	if !ok {
+		c.cur = nil
+		return nil, nil
+	}
+	c.cur = it.k
+	return it.k, it.v
+}
+
+// First moves to the first key.
+func (c *Cursor) First() ([]byte, []byte) { return c.set(c.b.t.Min()) }
+
+// Last moves to the last key.
+func (c *Cursor) Last() ([]byte, []byte) { return c.set(c.b.t.Max()) }
+
+// Seek moves to the first key ≥ k.
+func (c *Cursor) Seek(k []byte) ([]byte, []byte) {
+	var found item
+	ok := false
+	c.b.t.AscendGreaterOrEqual(item{k: k}, func(it item) bool { found, ok = it, true; return false })
+	return c.set(found, ok)
+}
+
+// Next moves to the first key after the current one.
+func (c *Cursor) Next() ([]byte, []byte) {
+	if c.cur == nil {
+		return nil, nil
+	}
+	var found item
+	ok := false
+	cur := c.cur
+	c.b.t.AscendGreaterOrEqual(item{k: cur}, func(it item) bool {
+		if bytes.Equal(it.k, cur) {
+			return true
+		}
+		found, ok = it, true
+		return false
+	})
+	return c.set(found, ok)
+}
+
+// Prev moves to the last key before the current one.
+func (c *Cursor) Prev() ([]byte, []byte) {
+	if c.cur == nil {
+		return nil, nil
+	}
+	var found item
+	ok := false
+	cur := c.cur
+	c.b.t.DescendLessOrEqual(item{k: cur}, func(it item) bool {
+		if bytes.Equal(it.k, cur) {
+			return true
+		}
+		found, ok = it, true
+		return false
+	})
+	return c.set(found, ok)
+}

@@ -1,0 +1,423 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+)
+
+// model is the reference the engine is checked against.
+type model map[string]map[string]string
+
+func open(t testing.TB, dir string, o Options) *DB {
+	t.Helper()
+	db, err := Open(dir, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// dump reads every bucket in order through cursors (forward and backward).
+func dump(t testing.TB, db *DB, names []string) model {
+	t.Helper()
+	out := model{}
+	err := db.View(func(tx *Tx) error {
+		for _, name := range names {
+			b := tx.Bucket([]byte(name))
+			if b == nil {
+				continue
+			}
+			m := map[string]string{}
+			var fwd, back []string
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				m[string(k)] = string(v)
+				fwd = append(fwd, string(k))
+				if got := b.Get(k); !bytes.Equal(got, v) {
+					return fmt.Errorf("Get(%q) = %q, cursor says %q", k, got, v)
+				}
+			}
+			for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+				back = append(back, string(k))
+			}
+			if !sort.StringsAreSorted(fwd) || len(fwd) != len(back) {
+				return fmt.Errorf("bucket %s: forward %v backward %v", name, fwd, back)
+			}
+			if b.Len() != len(m) {
+				return fmt.Errorf("bucket %s: Len %d, %d keys", name, b.Len(), len(m))
+			}
+			out[name] = m
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func equal(a, b model) bool { return fmt.Sprint(a) == fmt.Sprint(b) }
+
+// randomWork applies n random transactions to db and the model; about one in
+// ten fails on purpose and must leave nothing behind.
+func randomWork(t testing.TB, db *DB, m model, r *rand.Rand, n int) {
+	t.Helper()
+	names := []string{"a", "b", "c"}
+	for i := range n {
+		fail := r.IntN(10) == 0
+		pending := model{}
+		for k, v := range m {
+			pending[k] = map[string]string{}
+			for kk, vv := range v {
+				pending[k][kk] = vv
+			}
+		}
+		err := db.Update(func(tx *Tx) error {
+			for range 1 + r.IntN(8) {
+				name := names[r.IntN(len(names))]
+				b, err := tx.CreateBucketIfNotExists([]byte(name))
+				if err != nil {
+					return err
+				}
+				if pending[name] == nil {
+					pending[name] = map[string]string{}
+				}
+				k := fmt.Sprintf("k%03d", r.IntN(200))
+				if r.IntN(3) == 0 {
+					if err := b.Delete([]byte(k)); err != nil {
+						return err
+					}
+					delete(pending[name], k)
+					continue
+				}
+				v := bytes.Repeat([]byte{byte('a' + i%26)}, r.IntN(64))
+				if err := b.Put([]byte(k), v); err != nil {
+					return err
+				}
+				pending[name][k] = string(v)
+			}
+			if fail {
+				return errors.New("boom")
+			}
+			return nil
+		})
+		if fail != (err != nil) {
+			t.Fatalf("tx %d: fail=%v err=%v", i, fail, err)
+		}
+		if !fail {
+			for k := range m {
+				delete(m, k)
+			}
+			for k, v := range pending {
+				m[k] = v
+			}
+		}
+	}
+}
+
+func TestRandomAgainstModelAndReopen(t *testing.T) {
+	for _, compact := range []int64{0, 2 << 10} {
+		t.Run(fmt.Sprintf("compact=%d", compact), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "db")
+			o := Options{NoSync: true, CompactBytes: compact}
+			db := open(t, dir, o)
+			m := model{}
+			r := rand.New(rand.NewPCG(1, 2))
+			names := []string{"a", "b", "c"}
+			for round := range 4 {
+				randomWork(t, db, m, r, 300)
+				db.WaitCompaction()
+				if got := dump(t, db, names); !equal(got, m) {
+					t.Fatalf("round %d: engine and model differ\n got %v\nwant %v", round, got, m)
+				}
+				if err := db.Close(); err != nil {
+					t.Fatal(err)
+				}
+				db = open(t, dir, o)
+				if got := dump(t, db, names); !equal(got, m) {
+					t.Fatalf("round %d after reopen: engine and model differ\n got %v\nwant %v", round, got, m)
+				}
+			}
+			st := db.Stats()
+			if st.SnapshotErr != nil {
+				t.Fatal(st.SnapshotErr)
+			}
+			if compact > 0 && st.SnapshotSize == 0 {
+				t.Fatal("no snapshot written with a 2 KiB threshold")
+			}
+			logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+			snaps, _ := filepath.Glob(filepath.Join(dir, "*.snap"))
+			if compact > 0 && (len(logs) > 2 || len(snaps) != 1) {
+				t.Fatalf("old files were not removed: logs %v, snapshots %v", logs, snaps)
+			}
+			_ = db.Close()
+		})
+	}
+}
+
+// A crash during a write leaves part of a record at the end of the log; that
+// commit never returned, so recovery drops it and keeps everything before.
+func TestTornTailIsCut(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db := open(t, dir, Options{})
+	put := func(db *DB, k, v string) {
+		t.Helper()
+		if err := db.Update(func(tx *Tx) error {
+			b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+			return b.Put([]byte(k), []byte(v))
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(db, "one", "1")
+	put(db, "two", "2")
+	logPath := db.log.f.Name()
+	_ = db.Close()
+	raw, _ := os.ReadFile(logPath)
+	_, firstLen, err := nextRecord(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for cut := 1; cut <= len(raw)-firstLen; cut++ {
+		if err := os.WriteFile(logPath, raw[:len(raw)-cut], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db := open(t, dir, Options{})
+		got := dump(t, db, []string{"b"})
+		if want := (model{"b": {"one": "1"}}); !equal(got, want) {
+			t.Fatalf("cut %d bytes: got %v, want %v", cut, got, want)
+		}
+		// The database goes on from there and keeps new commits.
+		put(db, "three", "3")
+		_ = db.Close()
+		db = open(t, dir, Options{})
+		if got := dump(t, db, []string{"b"}); !equal(got, model{"b": {"one": "1", "three": "3"}}) {
+			t.Fatalf("after cut %d and a new commit: %v", cut, got)
+		}
+		_ = db.Close()
+		// Start over from the two-record log for the next cut.
+		removeBefore(dir, 1<<62)
+		if err := os.WriteFile(logPath, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// Damage before the last log is not a torn write: refuse to open rather than
+// silently drop committed data.
+func TestCorruptOlderLogRefused(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db := open(t, dir, Options{NoSync: true})
+	_ = db.Update(func(tx *Tx) error {
+		b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+		return b.Put([]byte("k"), []byte("v"))
+	})
+	first := db.log.f.Name()
+	_ = db.Close()
+	db = open(t, dir, Options{NoSync: true}) // starts a second log
+	_ = db.Update(func(tx *Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k2"), []byte("v")) })
+	_ = db.Close()
+	raw, _ := os.ReadFile(first)
+	raw[len(raw)-1] ^= 0xff
+	_ = os.WriteFile(first, raw, 0o600)
+	if _, err := Open(dir, Options{}); err == nil {
+		t.Fatal("a corrupt record in an older log was accepted")
+	}
+}
+
+func TestReadOnlyAndIsolation(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "db"), Options{NoSync: true})
+	defer db.Close()
+	_ = db.Update(func(tx *Tx) error {
+		b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+		return b.Put([]byte("k"), []byte("old"))
+	})
+	err := db.View(func(tx *Tx) error {
+		b := tx.Bucket([]byte("b"))
+		if err := b.Put([]byte("k"), nil); !errors.Is(err, ErrTxReadOnly) {
+			t.Errorf("Put in View: %v", err)
+		}
+		// A commit during the read does not change what the read sees.
+		if err := db.Update(func(tx *Tx) error { return tx.Bucket([]byte("b")).Put([]byte("k"), []byte("new")) }); err != nil {
+			return err
+		}
+		if got := string(b.Get([]byte("k"))); got != "old" {
+			t.Errorf("reader saw %q during its transaction", got)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		if got := string(tx.Bucket([]byte("b")).Get([]byte("k"))); got != "new" {
+			t.Errorf("after commit: %q", got)
+		}
+		if tx.Bucket([]byte("missing")) != nil {
+			t.Error("missing bucket is not nil")
+		}
+		return nil
+	})
+	// Empty values exist; absent keys are nil.
+	_ = db.Update(func(tx *Tx) error { return tx.Bucket([]byte("b")).Put([]byte("e"), nil) })
+	_ = db.View(func(tx *Tx) error {
+		if v := tx.Bucket([]byte("b")).Get([]byte("e")); v == nil || len(v) != 0 {
+			t.Errorf("empty value: %v", v)
+		}
+		if v := tx.Bucket([]byte("b")).Get([]byte("zz")); v != nil {
+			t.Errorf("absent key: %v", v)
+		}
+		return nil
+	})
+}
+
+func TestOpenRefusesAFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "slipway.db")
+	_ = os.WriteFile(p, []byte("bolt"), 0o600)
+	if _, err := Open(p, Options{}); err == nil {
+		t.Fatal("opened a plain file as a store directory")
+	}
+}
+
+// FuzzRecover: whatever bytes the last log holds, Open neither panics nor
+// invents keys: it recovers a prefix of the records or refuses.
+func FuzzRecover(f *testing.F) {
+	var rec []byte
+	rec = frame(rec, appendOp(appendOp(nil, opCreate, "b", nil, nil), opPut, "b", []byte("k"), []byte("v")))
+	f.Add(rec)
+	f.Add(append(append([]byte(nil), rec...), rec[:5]...))
+	f.Add([]byte{255, 255, 255, 255, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, fileName(1, ".log")), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		db, err := Open(dir, Options{NoSync: true})
+		if err != nil {
+			return
+		}
+		defer db.Close()
+		// Whatever was recovered must survive another reopen unchanged.
+		_ = db.View(func(tx *Tx) error { return nil })
+	})
+}
+
+func BenchmarkCommit(b *testing.B) {
+	for _, sync := range []bool{false, true} {
+		b.Run(fmt.Sprintf("sync=%v", sync), func(b *testing.B) {
+			db := open(b, filepath.Join(b.TempDir(), "db"), Options{NoSync: !sync})
+			defer db.Close()
+			v := bytes.Repeat([]byte("x"), 2000)
+			b.ReportAllocs()
+			for i := range b.N {
+				err := db.Update(func(tx *Tx) error {
+					bk, _ := tx.CreateBucketIfNotExists([]byte("runs"))
+					ix, _ := tx.CreateBucketIfNotExists([]byte("runs.time"))
+					k := fmt.Appendf(nil, "%08d", i%5000)
+					if err := bk.Put(k, v); err != nil {
+						return err
+					}
+					return ix.Put(append([]byte("t"), k...), nil)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestSecondOpenFails(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db := open(t, dir, Options{NoSync: true})
+	if db2, err := Open(dir, Options{NoSync: true}); err == nil {
+		_ = db2.Close()
+		t.Fatal("a second Open of a store in use succeeded")
+	}
+	_ = db.Close()
+	db = open(t, dir, Options{NoSync: true}) // free again after Close
+	_ = db.Close()
+}
+
+// A commit written but not yet durable is seen by the next writer and by no
+// reader; durable publishes it.
+func TestUpdateNoWaitVisibility(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "db"), Options{})
+	defer db.Close()
+	durable, err := db.UpdateNoWait(func(tx *Tx) error {
+		b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+		return b.Put([]byte("k"), []byte("1"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		if tx.Bucket([]byte("b")) != nil {
+			t.Error("a reader saw a commit before it was durable")
+		}
+		return nil
+	})
+	durable2, err := db.UpdateNoWait(func(tx *Tx) error {
+		b := tx.Bucket([]byte("b"))
+		if b == nil || string(b.Get([]byte("k"))) != "1" {
+			return errors.New("the next writer did not see the previous commit")
+		}
+		return b.Put([]byte("k"), []byte("2"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The later commit's sync covers the earlier one; publishing the earlier
+	// afterwards must not roll readers back.
+	if err := durable2(); err != nil {
+		t.Fatal(err)
+	}
+	if err := durable(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.View(func(tx *Tx) error {
+		if got := string(tx.Bucket([]byte("b")).Get([]byte("k"))); got != "2" {
+			t.Errorf("reader sees %q, want 2", got)
+		}
+		return nil
+	})
+}
+
+// Concurrent durable commits share syncs and all survive a reopen.
+func TestConcurrentCommitsDurable(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db")
+	db := open(t, dir, Options{CompactBytes: 4 << 10})
+	_ = db.Update(func(tx *Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("b")); return err })
+	const goroutines, each = 8, 50
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		go func() {
+			for i := range each {
+				if err := db.Update(func(tx *Tx) error {
+					return tx.Bucket([]byte("b")).Put(fmt.Appendf(nil, "%d-%03d", g, i), bytes.Repeat([]byte("v"), 100))
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = db.Close()
+	db = open(t, dir, Options{})
+	defer db.Close()
+	if n := len(dump(t, db, []string{"b"})["b"]); n != goroutines*each {
+		t.Fatalf("%d keys after reopen, want %d", n, goroutines*each)
+	}
+}
