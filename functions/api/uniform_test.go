@@ -19,11 +19,11 @@ import (
 func TestStoresCarryIntegrations(t *testing.T) {
 	t.Setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")
 	for name, cfg := range map[string]storeconn.Config{
-		"bolt":      {StorePath: filepath.Join(t.TempDir(), "s.db")},
+		"embedded":  {StorePath: filepath.Join(t.TempDir(), "s.db")},
 		"firestore": {FirestoreProject: "slipway-wiring-check"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			if name == "bolt" {
+			if name == "embedded" {
 				t.Setenv("FIRESTORE_EMULATOR_HOST", "")
 			}
 			st, err := storeconn.Open(context.Background(), cfg)

@@ -29,7 +29,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/broker"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 	"github.com/slipwayhq/slipway/shared/store/storeconn"
 )
 
@@ -47,7 +47,7 @@ func main() {
 	flag.IntVar(&o.runs, "runs", 1000, "sequence runs to trigger")
 	flag.IntVar(&o.services, "services", 100, "services the runs spread over (runs queue per service)")
 	flag.IntVar(&o.tasks, "tasks", 4, "tasks per sequence")
-	flag.StringVar(&o.storeKind, "store", "bolt", "bolt or firestore (FIRESTORE_EMULATOR_HOST)")
+	flag.StringVar(&o.storeKind, "store", "embedded", "embedded or firestore (FIRESTORE_EMULATOR_HOST)")
 	flag.IntVar(&o.relayN, "relay", 20000, "events for the bare relay measurement")
 	flag.Float64Var(&o.rate, "rate", 0, "runs/s to trigger at, in same-service pairs (0: all at once, saturating)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after")
@@ -219,7 +219,7 @@ spec:
 	if err := os.WriteFile(filepath.Join(trigDir, "load.yaml"), []byte(exec), 0o600); err != nil {
 		return err
 	}
-	open := func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "slipway.db")) }
+	open := func(dir string) (store.Store, error) { return embedded.Open(filepath.Join(dir, "store")) }
 	if o.storeKind == "firestore" {
 		if os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
 			return fmt.Errorf("-store firestore needs FIRESTORE_EMULATOR_HOST")

@@ -18,7 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/api"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 func main() {
@@ -46,7 +46,7 @@ func run() error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	open := func(dir string) (store.Store, error) { return bolt.Open(filepath.Join(dir, "slipway.db")) }
+	open := func(dir string) (store.Store, error) { return embedded.Open(filepath.Join(dir, "store")) }
 	rt, err := localrt.Start(ctx, cfg, open, log, executors(ctx, cfg, log))
 	if err != nil {
 		return err

@@ -19,7 +19,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 const testToken = "test-token-1"
@@ -150,7 +150,7 @@ type env struct {
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
-	st, err := bolt.OpenOptions(filepath.Join(t.TempDir(), "store.db"), bolt.Options{NoSync: true})
+	st, err := embedded.OpenOptions(filepath.Join(t.TempDir(), "store.db"), embedded.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

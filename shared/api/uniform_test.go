@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 const regPath = "/api/controlPlane/v1/uniform/registration"
@@ -492,7 +492,7 @@ func FuzzRegisterIntegration(f *testing.F) {
 	} {
 		f.Add(seed)
 	}
-	st, err := bolt.OpenOptions(filepath.Join(f.TempDir(), "store.db"), bolt.Options{NoSync: true})
+	st, err := embedded.OpenOptions(filepath.Join(f.TempDir(), "store.db"), embedded.Options{NoSync: true})
 	if err != nil {
 		f.Fatal(err)
 	}

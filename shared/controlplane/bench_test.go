@@ -13,7 +13,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 // recorder remembers the open task .triggered per context.
@@ -89,7 +89,7 @@ func benchmarkTaskEvent(b *testing.B, st counted) {
 }
 
 func BenchmarkTaskEventBolt(b *testing.B) {
-	st, err := bolt.Open(b.TempDir() + "/b.db")
+	st, err := embedded.Open(b.TempDir() + "/b.db")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 	"github.com/slipwayhq/slipway/shared/store/firestore"
 	"github.com/slipwayhq/slipway/shared/store/firestore/fstest"
 )
@@ -15,8 +15,8 @@ func TestMain(m *testing.M) { os.Exit(fstest.Main(m)) }
 
 // drivers are the store drivers every control-plane test runs against.
 var drivers = map[string]func(t *testing.T) store.Store{
-	"bolt": func(t *testing.T) store.Store {
-		st, err := bolt.Open(filepath.Join(t.TempDir(), "cp.db"))
+	"embedded": func(t *testing.T) store.Store {
+		st, err := embedded.Open(filepath.Join(t.TempDir(), "cp.db"))
 		if err != nil {
 			t.Fatal(err)
 		}

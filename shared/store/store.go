@@ -5,7 +5,7 @@
 // Body owned by the layer above (engine state, project settings). Drivers never
 // interpret Body, so sequence semantics cannot leak into a driver.
 //
-// Drivers: store/bolt (embedded, one machine) and store/firestore (cloud). Both
+// Drivers: store/embedded (one machine) and store/firestore (cloud). Both
 // pass the conformance suite in store/storetest.
 package store
 
@@ -164,9 +164,11 @@ type Store interface {
 	GetRun(ctx context.Context, id string) (*Run, error)
 	// AckOutbox records that a run's outbox entries up to seq were published,
 	// by setting AckedSeq. It is one blind field write, not a transaction, so
-	// confirming costs no read; it never lowers AckedSeq in bolt, and in
+	// confirming costs no read; it never lowers AckedSeq in the embedded store, and in
 	// Firestore a racing lower value only makes entries go out once more.
-	// A missing run is not an error.
+	// A missing run is not an error. A driver may return before the write is
+	// durable (the embedded store does): losing it in a crash, like losing
+	// the race above, only makes entries go out once more.
 	AckOutbox(ctx context.Context, runID string, seq int64) error
 	ListRuns(ctx context.Context, q RunQuery, p Page) (runs []*Run, next string, err error)
 	// DueRuns returns ids of runs with 0 < Due <= now, earliest first.

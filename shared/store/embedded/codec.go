@@ -1,4 +1,4 @@
-package bolt
+package embedded
 
 import (
 	"encoding/binary"
@@ -14,7 +14,7 @@ import (
 // format version byte so the layout can evolve.
 const formatV1 = 1
 
-var errCorrupt = errors.New("store/bolt: corrupt record")
+var errCorrupt = errors.New("store/embedded: corrupt record")
 
 // Key building blocks. Variable-length key parts are length-prefixed (lp) so
 // that ("a|b","c") and ("a","b|c") never collide and a prefix of whole parts
@@ -98,8 +98,8 @@ func newDecoder(v []byte) *decoder {
 	return &decoder{b: v[1:]}
 }
 
-// rest returns the remaining bytes (the body) as a copy: bbolt values are only
-// valid inside their transaction.
+// rest returns the remaining bytes (the body) as a copy: the caller owns the
+// record it gets, and the stored value is shared with other readers.
 func (d *decoder) rest() []byte {
 	if d.err != nil {
 		return nil

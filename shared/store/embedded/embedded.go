@@ -1,14 +1,18 @@
-// Package bolt is the embedded store driver: one bbolt file, for running the
-// control plane on a single machine (the default local store).
+// Package embedded is the embedded store driver, for running the control
+// plane on a single machine (the default local store). It keeps its records
+// in a kv database (shared/store/kv): ordered buckets in memory, a
+// write-ahead log and snapshots in a directory.
 //
 // Every record kind has its own bucket, and every query has a secondary-index
 // bucket whose keys sort in the query's order, so lookups and listings seek
 // instead of scanning all runs or events. Index keys are maintained in the
-// same bbolt transaction as the record, so they can never disagree with it.
+// same transaction as the record, so they can never disagree with it.
 //
-// Update is one bbolt read-write transaction. bbolt admits one writer at a
-// time, so transactions never conflict and fn runs exactly once.
-package bolt
+// Update is one kv read-write transaction, shared with concurrent callers
+// (group commit, group.go). The engine admits one writer at a time, so
+// transactions never conflict; fn runs again only when another member of its
+// group failed.
+package embedded
 
 import (
 	"bytes"
@@ -16,9 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
-	"time"
 
-	bbolt "go.etcd.io/bbolt"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -51,14 +54,14 @@ var (
 
 // Options tune the driver; the zero value is the durable default.
 type Options struct {
-	// NoSync skips fsync on commit. A crash can then lose recent transactions
-	// or corrupt the file, so it is only for tests and benchmarks.
+	// NoSync skips fdatasync on commit. A machine crash can then lose recent
+	// transactions (a process crash cannot), so it is for tests and benchmarks.
 	NoSync bool
 }
 
-// Store is a store.Store on a bbolt file.
+// Store is a store.Store on a kv database directory.
 type Store struct {
-	db    *bbolt.DB
+	db    *kv.DB
 	group group
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64
@@ -66,27 +69,17 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open opens (creating if needed) the store file at path with durable defaults.
+// Open opens (creating if needed) the store directory at path with durable
+// defaults.
 func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
 
-// OpenOptions opens the store file at path with the given options.
+// OpenOptions opens the store directory at path with the given options.
 func OpenOptions(path string, o Options) (*Store, error) {
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		// bbolt holds an exclusive file lock; fail instead of hanging forever
-		// when another process has the store open.
-		Timeout: time.Second,
-		NoSync:  o.NoSync,
-		// As etcd does: don't write the freelist on every commit (it is rebuilt
-		// by scanning the file on open) and keep it in a hash map. Every
-		// engine transaction frees and allocates pages, so this trims each
-		// commit's writes; durability is unaffected.
-		NoFreelistSync: true,
-		FreelistType:   bbolt.FreelistMapType,
-	})
+	db, err := kv.Open(path, kv.Options{NoSync: o.NoSync})
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, err
 	}
-	err = db.Update(func(tx *bbolt.Tx) error {
+	err = db.Update(func(tx *kv.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -122,7 +115,7 @@ func tooLarge(kind, id string, n int) error {
 
 // view runs fn in a read-only transaction.
 func (s *Store) view(fn func(t *txn) error) error {
-	return s.db.View(func(btx *bbolt.Tx) error { return fn(&txn{s: s, btx: btx}) })
+	return s.db.View(func(btx *kv.Tx) error { return fn(&txn{s: s, btx: btx}) })
 }
 
 // Update implements store.Store.
@@ -133,16 +126,16 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.update(func(t *txn) error { return fn(t) })
 }
 
-// txn is a bbolt transaction with the record operations on top; it is the
+// txn is a kv transaction with the record operations on top; it is the
 // store.Tx handed to Update's fn and the building block of every method.
 type txn struct {
 	s   *Store
-	btx *bbolt.Tx
+	btx *kv.Tx
 }
 
 var _ store.Tx = (*txn)(nil)
 
-func (t *txn) b(name []byte) *bbolt.Bucket { return t.btx.Bucket(name) }
+func (t *txn) b(name []byte) *kv.Bucket { return t.btx.Bucket(name) }
 
 func (t *txn) GetRun(id string) (*store.Run, error) {
 	v := t.b(bRuns).Get([]byte(id))
@@ -303,13 +296,15 @@ func (t *txn) PutRun(r *store.Run) error {
 	return nil
 }
 
-// AckOutbox implements store.Store. In bolt a read-modify-write costs no
-// more than a blind write; AckedSeq only grows.
+// AckOutbox implements store.Store. Here a read-modify-write costs no more
+// than a blind write; AckedSeq only grows. It does not wait for the sync: a
+// lost confirmation only re-sends entries, and waiting would hold every
+// control-plane delivery for a second fdatasync.
 func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.update(func(t *txn) error {
+	return s.updateApplied(func(t *txn) error {
 		v := t.b(bRuns).Get([]byte(runID))
 		if v == nil {
 			return nil
@@ -443,8 +438,8 @@ func (s *Store) DeleteProject(ctx context.Context, name string) error {
 			return fmt.Errorf("delete project %s: %w", name, store.ErrNotFound)
 		}
 		prefix := appendLP(nil, name)
-		// Keys are collected before deleting: deleting under a bbolt cursor
-		// makes it skip entries.
+		// Keys are collected before deleting, so the walk does not depend on
+		// how a cursor behaves under deletes.
 		for _, k := range keysWithPrefix(t.b(bRunsProject), prefix) {
 			if err := t.deleteRun(string(k[len(prefix)+tkeyLen:])); err != nil {
 				return fmt.Errorf("delete project %s: %w", name, err)
@@ -472,7 +467,7 @@ func (s *Store) DeleteProject(ctx context.Context, name string) error {
 	})
 }
 
-func keysWithPrefix(b *bbolt.Bucket, prefix []byte) [][]byte {
+func keysWithPrefix(b *kv.Bucket, prefix []byte) [][]byte {
 	var keys [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

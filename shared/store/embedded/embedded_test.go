@@ -1,17 +1,17 @@
-package bolt_test
+package embedded_test
 
 import (
 	"path/filepath"
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 	"github.com/slipwayhq/slipway/shared/store/storetest"
 )
 
-func open(t testing.TB, o bolt.Options) *bolt.Store {
+func open(t testing.TB, o embedded.Options) *embedded.Store {
 	t.Helper()
-	s, err := bolt.OpenOptions(filepath.Join(t.TempDir(), "slipway.db"), o)
+	s, err := embedded.OpenOptions(filepath.Join(t.TempDir(), "slipway.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,14 +25,14 @@ func open(t testing.TB, o bolt.Options) *bolt.Store {
 
 func TestConformance(t *testing.T) {
 	// NoSync keeps the suite fast; durability is what TestReopen checks.
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, bolt.Options{NoSync: true}) })
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t, embedded.Options{NoSync: true}) })
 }
 
 // TestReopen checks that committed data lives in the file: a store opened
 // again on the same path (as after a process restart) sees it, indexes included.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slipway.db")
-	s, err := bolt.Open(path)
+	s, err := embedded.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = bolt.Open(path)
+	s, err = embedded.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,31 +73,28 @@ func TestReopen(t *testing.T) {
 	}
 }
 
-// TestOpenLocked checks that a second Open of a file in use fails instead of
-// hanging (bbolt holds an exclusive lock).
+// TestOpenLocked checks that a second Open of a store in use fails at once
+// (the engine holds an exclusive lock on its directory).
 func TestOpenLocked(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for the lock timeout")
-	}
 	path := filepath.Join(t.TempDir(), "slipway.db")
-	s, err := bolt.Open(path)
+	s, err := embedded.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s2, err := bolt.Open(path); err == nil {
+	if s2, err := embedded.Open(path); err == nil {
 		s2.Close()
-		t.Fatal("second Open of a locked file succeeded")
+		t.Fatal("second Open of a locked store succeeded")
 	}
 }
 
 // BenchmarkTransition is one task-event transaction with fsync (the default).
 func BenchmarkTransition(b *testing.B) {
-	storetest.BenchmarkTransition(b, open(b, bolt.Options{}))
+	storetest.BenchmarkTransition(b, open(b, embedded.Options{}))
 }
 
 // BenchmarkTransitionNoSync is the same without fsync: the cost of the store
 // itself, independent of the disk.
 func BenchmarkTransitionNoSync(b *testing.B) {
-	storetest.BenchmarkTransition(b, open(b, bolt.Options{NoSync: true}))
+	storetest.BenchmarkTransition(b, open(b, embedded.Options{NoSync: true}))
 }

@@ -1,17 +1,17 @@
-package bolt
+package embedded
 
 import (
 	"fmt"
 	"sync"
 
-	"go.etcd.io/bbolt"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
-// Group commit: bbolt serialises writers and syncs the file on every commit,
-// so under concurrent load transactions would queue for one fsync each.
-// Instead, callers that arrive while a commit is running are gathered and run
-// one after another inside the next single bbolt transaction, sharing its
-// fsync. There is no waiting window: a lone caller commits at once. Each
+// Group commit: the engine runs one writer at a time and a durable commit
+// waits for an fdatasync, so under concurrent load transactions would queue
+// for one sync each. Instead, callers that arrive while a commit is running
+// are gathered and run one after another inside the next single engine
+// transaction, sharing its sync. There is no waiting window: a lone caller commits at once. Each
 // function still runs in a serial order and sees the writes of those before
 // it, so the batch is equivalent to running them one by one.
 
@@ -21,6 +21,9 @@ const maxGroup = 128
 type call struct {
 	fn  func(t *txn) error
 	err chan error
+	// applied: answer once the group is written, without waiting for the
+	// sync (for writes that may be lost in a machine crash, see updateApplied).
+	applied bool
 }
 
 type group struct {
@@ -34,7 +37,18 @@ type group struct {
 // run more than once (when another member of its group fails), which the
 // store contract allows.
 func (s *Store) update(fn func(t *txn) error) error {
-	c := &call{fn: fn, err: make(chan error, 1)}
+	return s.enqueue(&call{fn: fn, err: make(chan error, 1)})
+}
+
+// updateApplied is update for writes whose loss in a machine crash is
+// harmless (they only save work that would otherwise be redone): it returns
+// once fn's writes are in the log and visible to the next writers, and they
+// become durable with the next sync, without the caller waiting for it.
+func (s *Store) updateApplied(fn func(t *txn) error) error {
+	return s.enqueue(&call{fn: fn, err: make(chan error, 1), applied: true})
+}
+
+func (s *Store) enqueue(c *call) error {
 	s.group.mu.Lock()
 	s.group.pending = append(s.group.pending, c)
 	if !s.group.committing {
@@ -78,10 +92,13 @@ func (s *Store) commitLoop() {
 
 // commit runs a group in one transaction. If a member fails, the group is
 // rolled back, the failing member gets its own error by running alone, and
-// the others are committed again without it.
+// the others are committed again without it. The members are answered once
+// the commit is durable, by a goroutine of their own: meanwhile the loop
+// already runs the next group on top of this one (the engine syncs them in
+// order, so nobody hears of a commit that could still be lost).
 func (s *Store) commit(batch []*call) {
 	failed := -1
-	err := s.db.Update(func(btx *bbolt.Tx) error {
+	durable, err := s.db.UpdateNoWait(func(btx *kv.Tx) error {
 		t := &txn{s: s, btx: btx}
 		for i, c := range batch {
 			if err := c.run(t); err != nil {
@@ -93,9 +110,25 @@ func (s *Store) commit(batch []*call) {
 	})
 	switch {
 	case err == nil:
+		waiting := batch[:0:0]
 		for _, c := range batch {
-			c.err <- nil
+			if c.applied {
+				c.err <- nil
+			} else {
+				waiting = append(waiting, c)
+			}
 		}
+		// Even with nobody waiting, the commit is synced and published now:
+		// readers (the sweeper) must not keep seeing the state before it.
+		go func() {
+			err := durable()
+			if err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+			for _, c := range waiting {
+				c.err <- err
+			}
+		}()
 	case failed < 0: // the commit itself failed
 		for _, c := range batch {
 			c.err <- fmt.Errorf("commit: %w", err)

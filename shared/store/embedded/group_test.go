@@ -1,4 +1,4 @@
-package bolt_test
+package embedded_test
 
 import (
 	"context"
@@ -8,13 +8,13 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 // Concurrent transactions share commits; a failing or panicking member gets
 // its own error and does not take the others' writes with it.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
-	st, err := bolt.Open(filepath.Join(t.TempDir(), "g.db"))
+	st, err := embedded.Open(filepath.Join(t.TempDir(), "g.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

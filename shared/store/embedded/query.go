@@ -1,4 +1,4 @@
-package bolt
+package embedded
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"slices"
 	"time"
 
-	bbolt "go.etcd.io/bbolt"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -49,7 +49,7 @@ func successor(prefix []byte) []byte {
 
 // scanDesc visits the keys with prefix that are < below (all of them when
 // below is nil), largest first, until fn returns errStop.
-func scanDesc(b *bbolt.Bucket, prefix, below []byte, fn func(suffix []byte) error) error {
+func scanDesc(b *kv.Bucket, prefix, below []byte, fn func(suffix []byte) error) error {
 	if below == nil {
 		below = successor(prefix)
 	}
@@ -75,7 +75,7 @@ func scanDesc(b *bbolt.Bucket, prefix, below []byte, fn func(suffix []byte) erro
 
 // scanAsc visits the keys with prefix that are > after (all of them when after
 // is nil), smallest first, until fn returns errStop.
-func scanAsc(b *bbolt.Bucket, prefix, after []byte, fn func(suffix, v []byte) error) error {
+func scanAsc(b *kv.Bucket, prefix, after []byte, fn func(suffix, v []byte) error) error {
 	c := b.Cursor()
 	start := prefix
 	if after != nil {
@@ -108,8 +108,8 @@ type pager struct {
 func (p *pager) take(suffix []byte, n int) error {
 	if p.size > 0 && n == p.size {
 		p.more = true
-		// Keys point into bbolt's pages, which are only valid inside the
-		// transaction; the token outlives it.
+		// The token outlives the transaction and leaves the package; keep
+		// it apart from the stored key.
 		p.last = bytes.Clone(p.last)
 		return errStop
 	}

@@ -1,4 +1,4 @@
-package bolt
+package embedded
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"slices"
 	"time"
 
-	bbolt "go.etcd.io/bbolt"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -38,7 +38,7 @@ func ikey(t time.Time) []byte {
 }
 
 // bucket returns a bucket for writing, creating it on first use.
-func (t *txn) bucket(name []byte) (*bbolt.Bucket, error) {
+func (t *txn) bucket(name []byte) (*kv.Bucket, error) {
 	b, err := t.btx.CreateBucketIfNotExists(name)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", name, err)

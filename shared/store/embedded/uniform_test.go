@@ -1,13 +1,13 @@
-package bolt_test
+package embedded_test
 
 import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 	"github.com/slipwayhq/slipway/shared/store/storetest"
 )
 
 func TestIntegrationConformance(t *testing.T) {
-	storetest.RunIntegrations(t, func(t *testing.T) store.IntegrationStore { return open(t, bolt.Options{NoSync: true}) })
+	storetest.RunIntegrations(t, func(t *testing.T) store.IntegrationStore { return open(t, embedded.Options{NoSync: true}) })
 }

@@ -1,6 +1,6 @@
 // Package storeconn opens the store a deployed function is configured for:
 // Firestore when FIRESTORE_PROJECT is set (or the emulator is), else the
-// embedded bolt file. Every function opens its store the same way.
+// embedded store. Every function opens its store the same way.
 package storeconn
 
 import (
@@ -12,7 +12,7 @@ import (
 	fs "cloud.google.com/go/firestore"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/bolt"
+	"github.com/slipwayhq/slipway/shared/store/embedded"
 	"github.com/slipwayhq/slipway/shared/store/firestore"
 )
 
@@ -23,14 +23,14 @@ type Config struct {
 	// FirestorePrefix prefixes collection names (several installations, or
 	// tests, in one database).
 	FirestorePrefix string `envconfig:"FIRESTORE_PREFIX"`
-	// StorePath is the bolt file used without Firestore.
-	StorePath string `envconfig:"SLIPWAY_STORE_PATH" default:"slipway.db"`
+	// StorePath is the embedded store (a directory) used without Firestore.
+	StorePath string `envconfig:"SLIPWAY_STORE_PATH" default:"slipway-store"`
 }
 
 // Open opens the configured store. Closing it also closes the Firestore client.
 func Open(ctx context.Context, c Config) (store.Store, error) {
 	if c.FirestoreProject == "" && os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
-		st, err := bolt.Open(c.StorePath)
+		st, err := embedded.Open(c.StorePath)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", c.StorePath, err)
 		}
