@@ -166,9 +166,7 @@ type Store interface {
 	// by setting AckedSeq. It is one blind field write, not a transaction, so
 	// confirming costs no read; it never lowers AckedSeq in the embedded store, and in
 	// Firestore a racing lower value only makes entries go out once more.
-	// A missing run is not an error. A driver may return before the write is
-	// durable (the embedded store does): losing it in a crash, like losing
-	// the race above, only makes entries go out once more.
+	// A missing run is not an error.
 	AckOutbox(ctx context.Context, runID string, seq int64) error
 	ListRuns(ctx context.Context, q RunQuery, p Page) (runs []*Run, next string, err error)
 	// DueRuns returns ids of runs with 0 < Due <= now, earliest first.

@@ -297,14 +297,12 @@ func (t *txn) PutRun(r *store.Run) error {
 }
 
 // AckOutbox implements store.Store. Here a read-modify-write costs no more
-// than a blind write; AckedSeq only grows. It does not wait for the sync: a
-// lost confirmation only re-sends entries, and waiting would hold every
-// control-plane delivery for a second fdatasync.
+// than a blind write; AckedSeq only grows.
 func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.updateApplied(func(t *txn) error {
+	return s.update(func(t *txn) error {
 		v := t.b(bRuns).Get([]byte(runID))
 		if v == nil {
 			return nil

@@ -21,9 +21,6 @@ const maxGroup = 128
 type call struct {
 	fn  func(t *txn) error
 	err chan error
-	// applied: answer once the group is written, without waiting for the
-	// sync (for writes that may be lost in a machine crash, see updateApplied).
-	applied bool
 }
 
 type group struct {
@@ -37,18 +34,7 @@ type group struct {
 // run more than once (when another member of its group fails), which the
 // store contract allows.
 func (s *Store) update(fn func(t *txn) error) error {
-	return s.enqueue(&call{fn: fn, err: make(chan error, 1)})
-}
-
-// updateApplied is update for writes whose loss in a machine crash is
-// harmless (they only save work that would otherwise be redone): it returns
-// once fn's writes are in the log and visible to the next writers, and they
-// become durable with the next sync, without the caller waiting for it.
-func (s *Store) updateApplied(fn func(t *txn) error) error {
-	return s.enqueue(&call{fn: fn, err: make(chan error, 1), applied: true})
-}
-
-func (s *Store) enqueue(c *call) error {
+	c := &call{fn: fn, err: make(chan error, 1)}
 	s.group.mu.Lock()
 	s.group.pending = append(s.group.pending, c)
 	if !s.group.committing {
@@ -110,22 +96,12 @@ func (s *Store) commit(batch []*call) {
 	})
 	switch {
 	case err == nil:
-		waiting := batch[:0:0]
-		for _, c := range batch {
-			if c.applied {
-				c.err <- nil
-			} else {
-				waiting = append(waiting, c)
-			}
-		}
-		// Even with nobody waiting, the commit is synced and published now:
-		// readers (the sweeper) must not keep seeing the state before it.
 		go func() {
 			err := durable()
 			if err != nil {
 				err = fmt.Errorf("commit: %w", err)
 			}
-			for _, c := range waiting {
+			for _, c := range batch {
 				c.err <- err
 			}
 		}()

@@ -50,11 +50,24 @@ type Options struct {
 
 const defaultCompactBytes = 64 << 20
 
-type item struct{ k, v []byte }
+// An item is a pointer, so copying a B-tree node on write (every commit
+// copies the path to each key it changes) moves 8 bytes per item, not 48,
+// and allocates that much less.
+type entry struct{ k, v []byte }
+
+type item = *entry
+
+// newEntry copies k and v into one allocation.
+func newEntry(k, v []byte) item {
+	buf := make([]byte, len(k)+len(v))
+	n := copy(buf, k)
+	copy(buf[n:], v)
+	return &entry{k: buf[:n:n], v: buf[n:]}
+}
 
 func less(a, b item) bool { return bytes.Compare(a.k, b.k) < 0 }
 
-const degree = 8
+const degree = 32
 
 // state is one committed version of every bucket. A published state is
 // never modified: a writer clones the trees it changes (lazily, copy on
@@ -399,7 +412,7 @@ type Bucket struct {
 // Get returns the value of k, or nil if absent. An existing key with an
 // empty value returns a non-nil empty slice.
 func (b *Bucket) Get(k []byte) []byte {
-	it, ok := b.t.Get(item{k: k})
+	it, ok := b.t.Get(&entry{k: k})
 	if !ok {
 		return nil
 	}
@@ -426,9 +439,7 @@ func (b *Bucket) Put(k, v []byte) error {
 	if err := b.writable(); err != nil {
 		return err
 	}
-	kc := append([]byte(nil), k...)
-	vc := append(make([]byte, 0, len(v)), v...)
-	b.t.ReplaceOrInsert(item{k: kc, v: vc})
+	b.t.ReplaceOrInsert(newEntry(k, v))
 	b.tx.ops = appendOp(b.tx.ops, opPut, b.name, k, v)
 	return nil
 }
@@ -438,7 +449,7 @@ func (b *Bucket) Delete(k []byte) error {
 	if err := b.writable(); err != nil {
 		return err
 	}
-	if _, ok := b.t.Delete(item{k: k}); ok {
+	if _, ok := b.t.Delete(&entry{k: k}); ok {
 		b.tx.ops = appendOp(b.tx.ops, opDelete, b.name, k, nil)
 	}
 	return nil
@@ -489,7 +500,7 @@ func (c *Cursor) Last() ([]byte, []byte) { return c.set(c.b.t.Max()) }
 func (c *Cursor) Seek(k []byte) ([]byte, []byte) {
 	var found item
 	ok := false
-	c.b.t.AscendGreaterOrEqual(item{k: k}, func(it item) bool { found, ok = it, true; return false })
+	c.b.t.AscendGreaterOrEqual(&entry{k: k}, func(it item) bool { found, ok = it, true; return false })
 	return c.set(found, ok)
 }
 
@@ -501,7 +512,7 @@ func (c *Cursor) Next() ([]byte, []byte) {
 	var found item
 	ok := false
 	cur := c.cur
-	c.b.t.AscendGreaterOrEqual(item{k: cur}, func(it item) bool {
+	c.b.t.AscendGreaterOrEqual(&entry{k: cur}, func(it item) bool {
 		if bytes.Equal(it.k, cur) {
 			return true
 		}
@@ -519,7 +530,7 @@ func (c *Cursor) Prev() ([]byte, []byte) {
 	var found item
 	ok := false
 	cur := c.cur
-	c.b.t.DescendLessOrEqual(item{k: cur}, func(it item) bool {
+	c.b.t.DescendLessOrEqual(&entry{k: cur}, func(it item) bool {
 		if bytes.Equal(it.k, cur) {
 			return true
 		}

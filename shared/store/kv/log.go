@@ -123,7 +123,7 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 				return bad("bucket " + string(name) + " does not exist")
 			}
 			if op == opDelete {
-				t.Delete(item{k: k})
+				t.Delete(&entry{k: k})
 				continue
 			}
 			v, ok := field()
@@ -131,7 +131,7 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 				return bad("value")
 			}
 			// Copy out of the file buffer, so the buffer can be freed.
-			t.ReplaceOrInsert(item{k: append([]byte(nil), k...), v: append(make([]byte, 0, len(v)), v...)})
+			t.ReplaceOrInsert(newEntry(k, v))
 		default:
 			return bad(fmt.Sprintf("op %d", op))
 		}
