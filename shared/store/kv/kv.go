@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/google/btree"
 )
@@ -42,13 +43,26 @@ type Options struct {
 	// NoSync skips fdatasync on commit: a process crash loses nothing, a
 	// machine crash may lose the last commits (never corrupts). For tests.
 	NoSync bool
+	// SyncDelay is how long a sync waits for more commits to join it when
+	// the previous sync ended less than 2 ms ago (the database is busy); a
+	// commit on an idle database syncs at once. 0 means 300 µs; negative
+	// turns it off. Measured on the load harness: 300 µs took 155–161 runs/s
+	// to 193–214 and lowered the queue hand-over p99 (fewer fdatasyncs, each
+	// covering more commits, left more CPU to the rest).
+	SyncDelay time.Duration
 	// CompactBytes is how much log (bytes) triggers a snapshot; 0 means 64 MiB.
 	// A snapshot is also deferred until the log outgrows the last snapshot, so
 	// compaction costs at most about one rewrite per doubling.
 	CompactBytes int64
 }
 
-const defaultCompactBytes = 64 << 20
+const (
+	defaultCompactBytes = 64 << 20
+	defaultSyncDelay    = 300 * time.Microsecond
+	// busyWindow: a sync that starts this soon after the last one ended is
+	// part of a stream of commits.
+	busyWindow = 2 * time.Millisecond
+)
 
 // An item is a pointer, so copying a B-tree node on write (every commit
 // copies the path to each key it changes) moves 8 bytes per item, not 48,
@@ -98,6 +112,7 @@ type DB struct {
 	syncCond *sync.Cond
 	syncing  bool  // a waiter is running fdatasync
 	synced   int64 // log position (bytes since Open, across files) on disk
+	lastSync time.Time
 	syncErr  error
 
 	compact sync.WaitGroup // the snapshot writer
@@ -111,6 +126,9 @@ type DB struct {
 func Open(dir string, o Options) (*DB, error) {
 	if o.CompactBytes <= 0 {
 		o.CompactBytes = defaultCompactBytes
+	}
+	if o.SyncDelay == 0 {
+		o.SyncDelay = defaultSyncDelay
 	}
 	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 		return nil, fmt.Errorf("open store %s: a file is there (a store from an older Slipway, or not a store); move it away", dir)
@@ -245,6 +263,13 @@ func (db *DB) durable(end int64, st *state) error {
 			continue
 		}
 		db.syncing = true
+		if db.opts.SyncDelay > 0 && time.Since(db.lastSync) < busyWindow {
+			// Commits keep arriving: let the ones a moment behind share this
+			// sync rather than need the next (fdatasync costs CPU here too).
+			db.syncMu.Unlock()
+			time.Sleep(db.opts.SyncDelay)
+			db.syncMu.Lock()
+		}
 		l := db.log // the log is only switched with syncMu held and no sync running
 		target := l.end()
 		db.syncMu.Unlock()
@@ -254,6 +279,7 @@ func (db *DB) durable(end int64, st *state) error {
 		}
 		db.syncMu.Lock()
 		db.syncing = false
+		db.lastSync = time.Now()
 		if err != nil {
 			db.syncErr = fmt.Errorf("kv: log sync failed, store is read-only until reopened: %w", err)
 		} else {
