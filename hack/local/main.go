@@ -46,7 +46,15 @@ func run() error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	open := func(dir string) (store.Store, error) { return embedded.Open(filepath.Join(dir, "store")) }
+	open := func(dir string) (store.Store, error) {
+		// Until 2026-11-30 the store was a bbolt file beside it; say so
+		// rather than look as if its runs were lost.
+		if _, err := os.Stat(filepath.Join(dir, "slipway.db")); err == nil {
+			log.Warn("an older store file (bbolt) is in the data directory; this version keeps its store in the store/ directory and does not read it",
+				zap.String("file", filepath.Join(dir, "slipway.db")))
+		}
+		return embedded.Open(filepath.Join(dir, "store"))
+	}
 	rt, err := localrt.Start(ctx, cfg, open, log, executors(ctx, cfg, log))
 	if err != nil {
 		return err

@@ -88,8 +88,8 @@ func benchmarkTaskEvent(b *testing.B, st counted) {
 	b.ReportMetric(float64(w1-w0)/float64(b.N), "writes/event")
 }
 
-func BenchmarkTaskEventBolt(b *testing.B) {
-	st, err := embedded.Open(b.TempDir() + "/b.db")
+func BenchmarkTaskEventEmbedded(b *testing.B) {
+	st, err := embedded.Open(b.TempDir() + "/store")
 	if err != nil {
 		b.Fatal(err)
 	}
