@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,6 +181,23 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 // path has no x-token: it is reached by the broker inside the cluster (or on
 // loopback in the local runtime) and must not be exposed by the ingress.
 // Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
+// projectChecker is a store that can tell whether a project exists without
+// loading it (and its shipyard): the history asks for every event.
+type projectChecker interface {
+	HasProject(ctx context.Context, name string) (bool, error)
+}
+
+func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
+	if pc, ok := a.deps.Store.(projectChecker); ok {
+		return pc.HasProject(ctx, name)
+	}
+	_, err := a.deps.Store.GetProject(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, a.cfg.MaxHistoryEventBytes)
 	if err != nil {
@@ -204,11 +222,13 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("%v", err)
 	}
 	if d.Project != "" {
-		if _, err := a.deps.Store.GetProject(r.Context(), d.Project); errors.Is(err, store.ErrNotFound) {
+		known, err := a.hasProject(r.Context(), d.Project)
+		if err != nil {
+			return fmt.Errorf("load project %s: %w", d.Project, err)
+		}
+		if !known {
 			a.log.Debug("history: event for unknown project dropped", zap.String("project", d.Project), zap.String("id", e.ID()))
 			return ack()
-		} else if err != nil {
-			return fmt.Errorf("load project %s: %w", d.Project, err)
 		}
 	}
 	raw, err := json.Marshal(e)

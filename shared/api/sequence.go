@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -102,12 +101,12 @@ func (a *api) sequenceControl(w http.ResponseWriter, r *http.Request) error {
 
 // projectExists answers 404 for an unknown project.
 func (a *api) projectExists(r *http.Request, name string, msg string) error {
-	_, err := a.deps.Store.GetProject(r.Context(), name)
-	if errors.Is(err, store.ErrNotFound) {
-		return notFound("%s", msg)
-	}
+	ok, err := a.hasProject(r.Context(), name)
 	if err != nil {
 		return fmt.Errorf("load project %s: %w", name, err)
+	}
+	if !ok {
+		return notFound("%s", msg)
 	}
 	return nil
 }

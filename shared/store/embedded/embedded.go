@@ -392,6 +392,18 @@ func (s *Store) GetRun(ctx context.Context, id string) (r *store.Run, err error)
 	return r, err
 }
 
+// HasProject reports whether the project exists, without decoding it.
+func (s *Store) HasProject(ctx context.Context, name string) (ok bool, err error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	err = s.view(func(t *txn) error {
+		ok = t.b(bProjects).Get([]byte(name)) != nil
+		return nil
+	})
+	return ok, err
+}
+
 // CreateProject implements store.Store.
 func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 	return s.update(func(t *txn) error {
