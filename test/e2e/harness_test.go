@@ -169,6 +169,17 @@ func (s *slipway) restart() {
 	s.launch()
 }
 
+// crash kills the runtime (SIGKILL: no shutdown, no flush) and starts it
+// again on the same data directory.
+func (s *slipway) crash() {
+	s.t.Helper()
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+	s.API, s.Token, s.Broker = "", "", ""
+	s.launch()
+}
+
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")
 	if len(lines) > n {

@@ -203,6 +203,24 @@ func TestRestartMidRunThenFinish(t *testing.T) {
 	s.waitState("rs", kctx, "finished")
 }
 
+// What a client could see before a crash is on disk: readers only see
+// commits that are synced, so the open task survives a SIGKILL and the run
+// finishes after the restart. (The dev broker's queue is in memory, so
+// deliveries still queued when the process dies are lost; that is why the
+// crash comes after the task is visible, not right after an answer.)
+func TestCrashMidRunThenFinish(t *testing.T) {
+	s := start(t, "")
+	s.createProject("cr", twoStage, "carts")
+	kctx := s.trigger("cr", "dev", "queued", "carts", nil)
+	t1 := s.openIn("cr", "task1", kctx)
+	s.crash()
+	t1 = s.openIn("cr", "task1", kctx)
+	s.answer(t1, "started", "", "succeeded", nil)
+	s.answer(t1, "finished", "pass", "succeeded", nil)
+	s.complete(s.openIn("cr", "task2", kctx), "pass")
+	s.waitState("cr", kctx, "finished")
+}
+
 // An executor subscribed with its own Trigger manifest, answering over HTTP
 // by replying to the broker's delivery with events sent to the broker.
 func TestExecutorAsTriggerSubscriber(t *testing.T) {
