@@ -37,7 +37,8 @@ type options struct {
 	runs, services, tasks int
 	storeKind             string
 	relayN                int
-	cpuprofile            string
+	cpuprofile, memprofile string
+	nosync                 bool
 	rate                  float64
 	timeout               time.Duration
 }
@@ -52,6 +53,8 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 0, "runs/s to trigger at, in same-service pairs (0: all at once, saturating)")
 	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "give up after")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (runtime included) to this file")
+	flag.StringVar(&o.memprofile, "memprofile", "", "write allocation profiles to this file (end) and file.base (start); compare with pprof -diff_base")
+	flag.BoolVar(&o.nosync, "nosync", false, "embedded store without fdatasync (diagnostic: what durability costs; not a supported mode)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -219,7 +222,9 @@ spec:
 	if err := os.WriteFile(filepath.Join(trigDir, "load.yaml"), []byte(exec), 0o600); err != nil {
 		return err
 	}
-	open := func(dir string) (store.Store, error) { return embedded.Open(filepath.Join(dir, "store")) }
+	open := func(dir string) (store.Store, error) {
+		return embedded.OpenOptions(filepath.Join(dir, "store"), embedded.Options{NoSync: o.nosync})
+	}
 	if o.storeKind == "firestore" {
 		if os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
 			return fmt.Errorf("-store firestore needs FIRESTORE_EMULATOR_HOST")
@@ -259,6 +264,18 @@ spec:
 			return err
 		}
 		defer pprof.StopCPUProfile()
+	}
+	if o.memprofile != "" {
+		// Allocations are counted from process start; the .base profile lets
+		// pprof -diff_base subtract the relay measurement and the setup.
+		if err := writeHeap(o.memprofile + ".base"); err != nil {
+			return err
+		}
+		defer func() {
+			if err := writeHeap(o.memprofile); err != nil {
+				fmt.Fprintln(os.Stderr, "load:", err)
+			}
+		}()
 	}
 	start := time.Now()
 	sem := make(chan struct{}, 64)
@@ -303,6 +320,15 @@ spec:
 		}
 	}
 	return nil
+}
+
+func writeHeap(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return pprof.Lookup("allocs").WriteTo(f, 0)
 }
 
 // diagnose explains a run that did not finish: executor send errors and the
