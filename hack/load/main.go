@@ -34,13 +34,13 @@ import (
 )
 
 type options struct {
-	runs, services, tasks int
-	storeKind             string
-	relayN                int
+	runs, services, tasks  int
+	storeKind              string
+	relayN                 int
 	cpuprofile, memprofile string
 	nosync                 bool
-	rate                  float64
-	timeout               time.Duration
+	rate                   float64
+	timeout                time.Duration
 }
 
 func main() {
