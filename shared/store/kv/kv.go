@@ -62,6 +62,9 @@ const (
 	// busyWindow: a sync that starts this soon after the last one ended is
 	// part of a stream of commits.
 	busyWindow = 2 * time.Millisecond
+	// maxOldLogs: every Open starts a log, so many short sessions would
+	// leave many small files to replay; past this many, compact anyway.
+	maxOldLogs = 16
 )
 
 // An item is a pointer, so copying a B-tree node on write (every commit
@@ -115,11 +118,13 @@ type DB struct {
 	lastSync time.Time
 	syncErr  error
 
-	compact sync.WaitGroup // the snapshot writer
-	compMu  sync.Mutex     // guards the fields below
-	busy    bool           // a snapshot is being written
-	snapSz  int64          // size of the last snapshot
-	snapErr error          // the last snapshot's failure, kept for Stats
+	compact  sync.WaitGroup // the snapshot writer
+	compMu   sync.Mutex     // guards the fields below
+	busy     bool           // a snapshot is being written
+	snapSz   int64          // size of the last snapshot
+	oldLogs  int64          // bytes of closed logs no snapshot covers yet (earlier sessions, or rotated)
+	oldFiles int            // and how many they are
+	snapErr  error          // the last snapshot's failure, kept for Stats
 }
 
 // Open opens (creating if needed) the database in directory dir.
@@ -141,12 +146,12 @@ func Open(dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	db := &DB{dir: dir, opts: o, lock: lock}
-	st, next, snapSz, err := recoverDir(dir)
+	st, next, snapSz, oldLogs, oldFiles, err := recoverDir(dir)
 	if err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
-	db.cur, db.tip, db.snapSz = st, st, snapSz
+	db.cur, db.tip, db.snapSz, db.oldLogs, db.oldFiles = st, st, snapSz, oldLogs, oldFiles
 	db.syncCond = sync.NewCond(&db.syncMu)
 	if db.log, err = createLog(dir, next); err != nil {
 		_ = lock.Close()
@@ -224,6 +229,12 @@ func (db *DB) UpdateNoWait(fn func(*Tx) error) (durable func() error, err error)
 	}
 	if db.failed != nil {
 		return nil, db.failed
+	}
+	db.syncMu.Lock()
+	serr := db.syncErr
+	db.syncMu.Unlock()
+	if serr != nil {
+		return nil, serr
 	}
 	st := db.tip
 	tx := &Tx{base: st, writable: true, ops: db.buf[:0]}
@@ -310,7 +321,9 @@ func (db *DB) durable(end int64, st *state) error {
 func (db *DB) maybeCompact(st *state) {
 	db.compMu.Lock()
 	defer db.compMu.Unlock()
-	if db.busy || db.log.size < db.opts.CompactBytes || db.log.size < db.snapSz {
+	uncovered := db.oldLogs + db.log.size
+	grown := uncovered >= db.opts.CompactBytes && uncovered >= db.snapSz
+	if db.busy || !(grown || db.oldFiles >= maxOldLogs) {
 		return
 	}
 	seq := db.log.seq + 1
@@ -330,12 +343,15 @@ func (db *DB) maybeCompact(st *state) {
 		_ = l.f.Close()
 		_ = os.Remove(l.f.Name())
 		db.snapErr = err
+		// The log's file is closed and its last records may not be on disk.
+		db.failed = fmt.Errorf("kv: log rotation failed, store is read-only until reopened: %w", err)
 		return
 	}
 	l.base = db.log.end()
 	db.synced = max(db.synced, l.base)
 	db.log = l
 	db.syncMu.Unlock()
+	db.oldLogs, db.oldFiles = uncovered, db.oldFiles+1
 	db.busy = true
 	db.compact.Add(1)
 	go func() {
@@ -347,6 +363,7 @@ func (db *DB) maybeCompact(st *state) {
 		db.snapErr = err
 		if err == nil {
 			db.snapSz = size
+			db.oldLogs, db.oldFiles = 0, 0 // the snapshot covers every closed log
 			removeBefore(db.dir, seq)
 		}
 	}()

@@ -245,31 +245,31 @@ func listDir(dir string) ([]dirFile, error) {
 
 // recoverDir rebuilds the state from the newest snapshot and the logs after
 // it, cutting a torn tail off the last log. It returns the state, the
-// sequence number for the next log and the snapshot's size.
-func recoverDir(dir string) (*state, uint64, int64, error) {
+// sequence number for the next log, the snapshot's size and the bytes and
+// number of the logs replayed (not yet covered by a snapshot).
+func recoverDir(dir string) (_ *state, next uint64, snapSz, logBytes int64, logFiles int, _ error) {
 	files, err := listDir(dir)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, 0, 0, err
 	}
 	trees := map[string]*btree.BTreeG[item]{}
 	var base uint64 // logs before base are in the snapshot
-	var snapSz int64
 	for i := len(files) - 1; i >= 0; i-- {
 		if files[i].ext != ".snap" {
 			continue
 		}
 		raw, err := os.ReadFile(filepath.Join(dir, files[i].name))
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, 0, 0, err
 		}
 		if err := loadSnapshot(trees, raw); err != nil {
-			return nil, 0, 0, fmt.Errorf("snapshot %s: %w", files[i].name, err)
+			return nil, 0, 0, 0, 0, fmt.Errorf("snapshot %s: %w", files[i].name, err)
 		}
 		base, snapSz = files[i].seq, int64(len(raw))
 		break
 	}
 	var logs []dirFile
-	next := base
+	next = base
 	for _, f := range files {
 		if f.seq < base {
 			_ = os.Remove(filepath.Join(dir, f.name)) // covered by the snapshot
@@ -284,28 +284,29 @@ func recoverDir(dir string) (*state, uint64, int64, error) {
 		path := filepath.Join(dir, f.name)
 		raw, err := os.ReadFile(path)
 		if err != nil {
-			return nil, 0, 0, err
+			return nil, 0, 0, 0, 0, err
 		}
+		logBytes += int64(len(raw))
 		off := 0
 		for off < len(raw) {
 			p, n, err := nextRecord(raw[off:])
 			if err != nil {
 				if i != len(logs)-1 {
-					return nil, 0, 0, fmt.Errorf("log %s: %w at offset %d (not the last log, so not a torn write)", f.name, err, off)
+					return nil, 0, 0, 0, 0, fmt.Errorf("log %s: %w at offset %d (not the last log, so not a torn write)", f.name, err, off)
 				}
 				// A crash during the last write: that commit never returned.
 				if err := truncate(path, int64(off)); err != nil {
-					return nil, 0, 0, err
+					return nil, 0, 0, 0, 0, err
 				}
 				break
 			}
 			if _, err := applyOps(trees, p); err != nil {
-				return nil, 0, 0, fmt.Errorf("log %s at offset %d: %w", f.name, off, err)
+				return nil, 0, 0, 0, 0, fmt.Errorf("log %s at offset %d: %w", f.name, off, err)
 			}
 			off += n
 		}
 	}
-	return &state{buckets: trees}, next, snapSz, nil
+	return &state{buckets: trees}, next, snapSz, logBytes, len(logs), nil
 }
 
 func loadSnapshot(trees map[string]*btree.BTreeG[item], raw []byte) error {
