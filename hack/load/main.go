@@ -283,10 +283,13 @@ spec:
 	for i := 0; i < o.runs; i++ {
 		service := fmt.Sprintf("svc%d", i%o.services)
 		if o.rate > 0 {
-			// Paced: runs come in pairs on one service, so every second run
-			// queues behind the first and measures one hand-over.
+			// Paced: runs come in pairs on one service, both at once, so the
+			// second queues behind the first and measures one hand-over.
+			// (Pairs sent 1/rate apart stopped queueing once a run took
+			// less than that.)
 			service = fmt.Sprintf("svc%d", (i/2)%o.services)
-			time.Sleep(time.Until(start.Add(time.Duration(float64(i) / o.rate * float64(time.Second)))))
+			pair := i / 2 * 2
+			time.Sleep(time.Until(start.Add(time.Duration(float64(pair) / o.rate * float64(time.Second)))))
 		}
 		wg.Add(1)
 		sem <- struct{}{}
