@@ -50,7 +50,7 @@ type Options struct {
 	// that keyed on "the last sync ended < 2 ms ago" made every sequential
 	// commit sleep). 0 means 300 µs; negative turns it off. The sleep is at
 	// least the OS timer's granularity (about 1.1 ms on the project VM). On
-	// the load harness it took 155–161 runs/s to 170–190 and lowered the
+	// the load harness it took 155–161 runs/s to 167–190 and lowered the
 	// queue hand-over p99: fewer fdatasyncs, each covering more commits,
 	// left CPU to the rest.
 	SyncDelay time.Duration
