@@ -246,7 +246,11 @@ func (db *DB) UpdateNoWait(fn func(*Tx) error) (durable func() error, err error)
 	}
 	db.buf = tx.ops[:0]
 	if len(tx.touched) == 0 {
-		return func() error { return nil }, nil
+		// Nothing to write, but fn may have decided on writes not yet synced
+		// ("already there, nothing to do"): its caller must not act before
+		// they are on disk either.
+		end := db.log.end()
+		return func() error { return db.durable(end, st) }, nil
 	}
 	if err := db.log.write(tx.ops); err != nil {
 		db.failed = fmt.Errorf("kv: log write failed, store is read-only until reopened: %w", err)

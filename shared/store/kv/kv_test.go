@@ -601,3 +601,38 @@ func TestUnfinishedSnapshotIgnored(t *testing.T) {
 		t.Fatalf("unfinished snapshot left behind: %v", err)
 	}
 }
+
+// A transaction that writes nothing still waits for the writes it read:
+// "already there" must not be answered from a commit that is not on disk.
+func TestReadOnlyUpdateWaitsForWhatItRead(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "db"), Options{})
+	defer db.Close()
+	durable, err := db.UpdateNoWait(func(tx *Tx) error {
+		b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+		return b.Put([]byte("k"), []byte("v"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saw bool
+	if err := db.Update(func(tx *Tx) error {
+		saw = tx.Bucket([]byte("b")).Get([]byte("k")) != nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !saw {
+		t.Fatal("the next writer did not see the previous commit")
+	}
+	// Update returned, so what it saw is durable and visible to readers,
+	// although the first commit's own waiter has not run yet.
+	_ = db.View(func(tx *Tx) error {
+		if tx.Bucket([]byte("b")) == nil {
+			t.Error("Update returned before the commit it read was durable")
+		}
+		return nil
+	})
+	if err := durable(); err != nil {
+		t.Fatal(err)
+	}
+}
