@@ -11,9 +11,11 @@ import (
 // waits for an fdatasync, so under concurrent load transactions would queue
 // for one sync each. Instead, callers that arrive while a commit is running
 // are gathered and run one after another inside the next single engine
-// transaction, sharing its sync. There is no waiting window: a lone caller commits at once. Each
-// function still runs in a serial order and sees the writes of those before
-// it, so the batch is equivalent to running them one by one.
+// transaction, sharing its sync. There is no waiting window here: a lone
+// caller commits at once (the engine may hold a sync back briefly when
+// commits are concurrent). Each function still runs in a serial order and
+// sees the writes of those before it, so the batch is equivalent to running
+// them one by one.
 
 // maxGroup bounds one group so a commit never holds the writer for long.
 const maxGroup = 128
