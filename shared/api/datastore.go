@@ -176,11 +176,6 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// POST /internal/history: the broker delivers every event here (binary or
-// structured CloudEvents); Keptn events are appended to the history. This
-// path has no x-token: it is reached by the broker inside the cluster (or on
-// loopback in the local runtime) and must not be exposed by the ingress.
-// Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 // projectChecker is a store that can tell whether a project exists without
 // loading it (and its shipyard): the history asks for every event.
 type projectChecker interface {
@@ -198,6 +193,11 @@ func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
+// POST /internal/history: the broker delivers every event here (binary or
+// structured CloudEvents); Keptn events are appended to the history. This
+// path has no x-token: it is reached by the broker inside the cluster (or on
+// loopback in the local runtime) and must not be exposed by the ingress.
+// Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	body, err := readBody(w, r, a.cfg.MaxHistoryEventBytes)
 	if err != nil {
