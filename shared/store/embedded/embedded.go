@@ -21,9 +21,8 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/slipwayhq/slipway/shared/store/kv"
-
 	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Bucket names. Index buckets map an ordered key to nothing (or to a run id

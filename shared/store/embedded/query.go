@@ -9,9 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/slipwayhq/slipway/shared/store/kv"
-
 	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Page tokens are the part of the last returned index key after the query's

@@ -10,9 +10,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/slipwayhq/slipway/shared/store/kv"
-
 	"github.com/slipwayhq/slipway/shared/store"
+	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Integrations and their logs (store.IntegrationStore). The buckets are
