@@ -53,6 +53,10 @@ type Config struct {
 	TaskStartedWaitDuration time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
 	// TaskFinishedTimeout is the default finished-timeout (0 = none).
 	TaskFinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
+	// OutboxRetry is how long an event the control plane committed but could
+	// not confirm as published (a crash in between) waits before the
+	// sweeper publishes it again; as the control-plane function reads it.
+	OutboxRetry time.Duration `envconfig:"OUTBOX_RETRY" default:"30s"`
 	// API configures the REST API as the api function reads it (api.LoadConfig:
 	// MAX_EVENT_SIZE_KB, UNIFORM_INTEGRATION_TTL, LOG_TTL, ...). The runtime's
 	// token is added to its tokens.
@@ -138,7 +142,8 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	if err != nil {
 		return nil, err
 	}
-	eng := engine.New(engine.Config{StartedTimeout: cfg.TaskStartedWaitDuration, FinishedTimeout: cfg.TaskFinishedTimeout})
+	eng := engine.New(engine.Config{StartedTimeout: cfg.TaskStartedWaitDuration, FinishedTimeout: cfg.TaskFinishedTimeout,
+		OutboxRetry: cfg.OutboxRetry})
 	cp := controlplane.New(st, pub, eng, controlplane.WithLogger(log.Named("control-plane")))
 	rt.ControlPlane = cp
 

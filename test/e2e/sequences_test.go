@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 const twoStage = `apiVersion: spec.keptn.sh/0.2.3
@@ -219,6 +221,69 @@ func TestCrashMidRunThenFinish(t *testing.T) {
 	s.answer(t1, "finished", "pass", "succeeded", nil)
 	s.complete(s.openIn("cr", "task2", kctx), "pass")
 	s.waitState("cr", kctx, "finished")
+}
+
+// A SIGKILL while task events are being committed: the store reopens (a
+// torn last record is cut), every run seen before the crash is still there,
+// and answering the open tasks again (answers still queued in the broker's
+// memory died with it) finishes all of them, queued ones included. The
+// executor answers again with the same event ids (the API keeps ids that
+// are UUIDs), as a retrying executor does: a second .started with a new id would count as a second executor,
+// whose .finished the task then waits for (Keptn's rule).
+func TestCrashUnderConcurrentCommits(t *testing.T) {
+	// A transition committed just before the kill may not have been
+	// published: the sweeper sends it again after OUTBOX_RETRY.
+	s := start(t, "", "OUTBOX_RETRY=1s")
+	const services, runs = 5, 10
+	var svcs []string
+	for i := range services {
+		svcs = append(svcs, fmt.Sprintf("svc%d", i))
+	}
+	s.createProject("cc", twoStage, svcs...)
+	var kctxs []string
+	for i := range runs {
+		kctxs = append(kctxs, s.trigger("cc", "dev", "single", svcs[i%services], nil))
+	}
+	s.eventually("a task open on every service", func() bool { return len(s.open("cc", "lonely")) == services })
+	complete := func(trig ceEvent) {
+		for _, kind := range []string{"started", "finished"} {
+			data := map[string]any{"project": trig.Data["project"], "stage": trig.Data["stage"], "service": trig.Data["service"],
+				"status": "succeeded", "result": "pass"}
+			s.send(map[string]any{"type": "sh.keptn.event.lonely." + kind, "shkeptncontext": trig.Shkeptncontext,
+				"triggeredid": trig.ID, "id": uuid.NewSHA1(uuid.NameSpaceOID, []byte(trig.ID+"-"+kind)).String(), "data": data})
+		}
+	}
+	for _, e := range s.open("cc", "lonely") {
+		complete(e)
+	}
+	s.crash()
+	for _, k := range kctxs {
+		if st := s.state("cc", k); st.State == "" {
+			t.Fatalf("context %s is gone after the crash", k)
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		for _, e := range s.open("cc", "lonely") {
+			complete(e)
+		}
+		var left []string
+		for _, k := range kctxs {
+			if st := s.state("cc", k); st.State != "finished" {
+				var ex any
+				s.do("GET", "/api/controlPlane/v1/sequence-execution?project=cc&keptnContext="+k, nil, &ex)
+				raw, _ := json.Marshal(ex)
+				left = append(left, string(raw))
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not finished after the crash:\n%s", strings.Join(left, "\n"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // An executor subscribed with its own Trigger manifest, answering over HTTP
