@@ -292,7 +292,7 @@ func (b *Broker) accept(e event.Event, external bool) error {
 // from the event; the decremented value travels with the task.
 func takeTTL(e *event.Event) (int32, error) {
 	ttl := int32(DefaultTTL)
-	if v, ok := e.Extensions()[TTLExtension]; ok {
+	if v, ok := filter.LookupAttribute(*e, TTLExtension); ok {
 		n, err := toInt32(v)
 		if err != nil {
 			return 0, fmt.Errorf("%w: invalid %s %v", ErrTTLExhausted, TTLExtension, v)

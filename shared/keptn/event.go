@@ -33,7 +33,7 @@ const ControlPlaneSource = "shipyard-controller"
 
 // Ext returns a string extension of e ("" when absent).
 func Ext(e event.Event, name string) string {
-	v, ok := e.Extensions()[name]
+	v, ok := Extension(e, name)
 	if !ok {
 		return ""
 	}
@@ -41,6 +41,21 @@ func Ext(e event.Event, name string) string {
 		return s
 	}
 	return fmt.Sprint(v)
+}
+
+// Extension looks up one extension by its (lower-case) name. Unlike
+// e.Extensions(), which copies the whole map on every call, it reads a v1.0
+// context in place; the handlers ask for several extensions per event.
+func Extension(e event.Event, name string) (any, bool) {
+	if c, ok := e.Context.(*event.EventContextV1); ok {
+		v, ok := c.Extensions[name]
+		return v, ok
+	}
+	if e.Context == nil {
+		return nil, false
+	}
+	v, ok := e.Extensions()[name]
+	return v, ok
 }
 
 // Context returns e's shkeptncontext.
@@ -86,6 +101,29 @@ func NewEvent(typ string, m Meta, data any) (event.Event, error) {
 		return event.Event{}, fmt.Errorf("encode data of %s: %w", typ, err)
 	}
 	return e, nil
+}
+
+// Scope is where an event belongs: data.project, data.stage, data.service.
+type Scope struct {
+	Project string `json:"project"`
+	Stage   string `json:"stage"`
+	Service string `json:"service"`
+}
+
+// DecodeScope reads only e's scope. It is for handlers that route or index
+// events without reading the rest: DecodeData builds a map of the whole
+// payload, a cost paid on every event. Like Keptn's Go SDK (and unlike
+// DecodeData's map lookups) it matches the keys case-insensitively.
+func DecodeScope(e event.Event) (Scope, error) {
+	var s Scope
+	raw := e.Data()
+	if len(raw) == 0 {
+		return s, nil
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Scope{}, fmt.Errorf("event %s: data is not a JSON object with string project, stage and service: %w", e.ID(), err)
+	}
+	return s, nil
 }
 
 // DecodeData decodes e's data into the common block and the full map, with

@@ -94,3 +94,34 @@ func TestDecodeData(t *testing.T) {
 		t.Fatalf("empty: %+v %v %v", d, m, err)
 	}
 }
+
+func TestDecodeScope(t *testing.T) {
+	tests := map[string]struct {
+		data    string
+		want    Scope
+		wantErr bool
+	}{
+		"full payload":     {data: `{"project":"p","stage":"s","service":"x","labels":{"a":"1"},"a":{"k":[1,2]}}`, want: Scope{"p", "s", "x"}},
+		"empty object":     {data: `{}`},
+		"no data":          {data: ``},
+		"null":             {data: `null`},
+		"Keptn SDK casing": {data: `{"Project":"p"}`, want: Scope{Project: "p"}},
+		"not an object":    {data: `[1]`, wantErr: true},
+		"number project":   {data: `{"project":1}`, wantErr: true},
+		"truncated":        {data: `{"project":"p"`, wantErr: true},
+	}
+	for name, tt := range tests {
+		t.Run(name, func(t *testing.T) {
+			e, _ := NewEvent("sh.keptn.event.a.finished", Meta{ID: "x", Source: "s", Time: time.Now()}, nil)
+			if tt.data != "" {
+				_ = e.SetData("application/json", []byte(tt.data))
+			} else {
+				e.DataEncoded = nil
+			}
+			got, err := DecodeScope(e)
+			if (err != nil) != tt.wantErr || got != tt.want {
+				t.Fatalf("DecodeScope(%s) = %+v, %v", tt.data, got, err)
+			}
+		})
+	}
+}

@@ -38,6 +38,12 @@ func LookupAttribute(e event.Event, name string) (any, bool) {
 	case "datacontentencoding":
 		return e.DeprecatedDataContentEncoding(), true
 	default:
+		// Not e.Extensions(): it copies the map, and a filter looks up
+		// one attribute per delivery.
+		if c, ok := e.Context.(*event.EventContextV1); ok {
+			v, ok := c.Extensions[name]
+			return v, ok
+		}
 		v, ok := e.Extensions()[name]
 		return v, ok
 	}
