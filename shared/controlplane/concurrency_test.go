@@ -84,11 +84,16 @@ func (c *chaos) Publish(_ context.Context, e event.Event) error {
 }
 
 // runConcurrency is the acceptance test body shared by every driver.
-func runConcurrency(t *testing.T, st store.Store, services, runsPerService int) {
+// runConcurrency drives runs through instances control planes sharing st
+// (Knative scales the function out), each worker on one of them.
+func runConcurrency(t *testing.T, st store.Store, services, runsPerService, instances int) {
 	ctx := context.Background()
 	seedProject(t, st, "conc", concShipyard)
 	br := newChaos()
-	cp := controlplane.New(st, br, engine.New(engine.Config{}))
+	cps := make([]*controlplane.Service, instances)
+	for i := range cps {
+		cps[i] = controlplane.New(st, br, engine.New(engine.Config{}))
+	}
 	var triggers []event.Event
 	for s := 0; s < services; s++ {
 		for r := 0; r < runsPerService; r++ {
@@ -109,6 +114,7 @@ func runConcurrency(t *testing.T, st store.Store, services, runsPerService int) 
 	deadline := time.Now().Add(5 * time.Minute)
 	for w := 0; w < 8; w++ {
 		wg.Add(1)
+		cp := cps[w%instances]
 		go func() {
 			defer wg.Done()
 			idle := 0

@@ -7,7 +7,6 @@ package controlplane
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -44,6 +43,7 @@ type Service struct {
 	pub       Publisher
 	eng       *engine.Engine
 	shipyards Shipyards
+	runs      *runCache
 	now       func() time.Time
 	log       *zap.Logger
 }
@@ -63,7 +63,7 @@ func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards =
 
 // New returns a control plane on st publishing through pub.
 func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
-	s := &Service{store: st, pub: pub, eng: eng, now: time.Now, log: zap.NewNop()}
+	s := &Service{store: st, pub: pub, eng: eng, runs: newRunCache(), now: time.Now, log: zap.NewNop()}
 	s.shipyards = StoreShipyards{Store: st}
 	for _, o := range opts {
 		o(s)
@@ -123,8 +123,9 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 	}
 	now := s.now()
 	var touched []emission
+	var u *unit
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		u := newUnit(tx, s.eng)
+		u = newUnit(tx, s.eng, s.runs)
 		touched = nil
 		if r, err := u.Run(engine.RunID(d.Project, ev.ID())); err == nil {
 			touched = []emission{{run: r}} // redelivery: publish what is still unconfirmed
@@ -150,11 +151,11 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 	}
 	s.log.Info("sequence triggered", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
 		zap.String("type", ev.Type()))
-	return s.publish(ctx, touched)
+	return s.publishAndKeep(ctx, touched, u)
 }
 
 func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
-	d, _, err := keptn.DecodeData(ev)
+	d, err := keptn.DecodeScope(ev) // the engine decodes the rest in the transaction
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -165,8 +166,9 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 	now := s.now()
 	var touched []emission
 	var outcome error
+	var u *unit
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		u := newUnit(tx, s.eng)
+		u = newUnit(tx, s.eng, s.runs)
 		touched, outcome = nil, nil
 		rec, err := tx.RunByTask(d.Project, tid)
 		if errors.Is(err, store.ErrNotFound) {
@@ -203,7 +205,7 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 	}
 	s.log.Info("task event applied", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
 		zap.String("type", ev.Type()), zap.Bool("duplicate", outcome != nil))
-	return s.publish(ctx, touched)
+	return s.publishAndKeep(ctx, touched, u)
 }
 
 // Control applies abort, pause or resume to the runs of a keptnContext (all
@@ -214,8 +216,9 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 	}
 	now := s.now()
 	var touched []emission
+	var u *unit
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		u := newUnit(tx, s.eng)
+		u = newUnit(tx, s.eng, s.runs)
 		cc, err := u.control(project, kctx)
 		if err != nil {
 			return err
@@ -244,7 +247,7 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 		return fmt.Errorf("%s context %s: %w", a, kctx, err)
 	}
 	s.log.Info("sequence control", zap.String("keptnContext", kctx), zap.String("action", string(a)), zap.String("stage", stage))
-	return s.publish(ctx, touched)
+	return s.publishAndKeep(ctx, touched, u)
 }
 
 // Sweep fires due timers and republishes unconfirmed outbox entries. It
@@ -258,8 +261,9 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	var firstErr error
 	for _, id := range ids {
 		var touched []emission
+		var u *unit
 		err := s.store.Update(ctx, func(tx store.Tx) error {
-			u := newUnit(tx, s.eng)
+			u = newUnit(tx, s.eng, s.runs)
 			r, err := u.Run(id)
 			if errors.Is(err, engine.ErrNotFound) {
 				touched = nil
@@ -278,7 +282,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			return err
 		})
 		if err == nil {
-			err = s.publish(ctx, touched)
+			err = s.publishAndKeep(ctx, touched, u)
 		}
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("sweep run %s: %w", id, err)
@@ -294,6 +298,14 @@ func containsRun(es []emission, r *engine.Run) bool {
 		}
 	}
 	return false
+}
+
+// publishAndKeep publishes a committed transaction's emissions, then hands
+// its runs to the run cache: only now is this goroutine done with them.
+func (s *Service) publishAndKeep(ctx context.Context, es []emission, u *unit) error {
+	err := s.publish(ctx, es)
+	s.runs.put(u.keep())
+	return err
 }
 
 // staleAfter is how old an unconfirmed entry must be before a later
@@ -316,13 +328,14 @@ func (s *Service) publish(ctx context.Context, es []emission) error {
 	var acks []emission
 	for _, e := range es {
 		n := 0
-		for _, o := range e.run.Outbox {
+		for i := range e.run.Outbox {
+			o := &e.run.Outbox[i]
 			if o.Seq <= e.seq && now.Sub(o.At) < staleAfter {
 				continue
 			}
-			var ev event.Event
-			if err := json.Unmarshal(o.Event, &ev); err != nil {
-				return fmt.Errorf("decode outbox entry %s of run %s: %w", o.ID, e.run.ID, err)
+			ev, err := o.CloudEvent()
+			if err != nil {
+				return fmt.Errorf("run %s: %w", e.run.ID, err)
 			}
 			evs = append(evs, ev)
 			n++

@@ -38,9 +38,15 @@ func TestConcurrentDuplicatedShuffledDelivery(t *testing.T) {
 			if name == "firestore" {
 				services = 4
 			}
-			runConcurrency(t, open(t), services, runs)
+			runConcurrency(t, open(t), services, runs, 1)
 		})
 	}
+}
+
+// TestInstancesShareTheStore: each instance caches the runs it wrote; an
+// event of a run another instance changed since must see the new document.
+func TestInstancesShareTheStore(t *testing.T) {
+	runConcurrency(t, drivers["embedded"](t), 6, 3, 3)
 }
 
 func BenchmarkTaskEventFirestore(b *testing.B) {

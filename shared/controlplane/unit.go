@@ -18,6 +18,7 @@ import (
 type unit struct {
 	tx    store.Tx
 	eng   *engine.Engine
+	cache *runCache // nil: decode every run
 	runs  map[string]*loaded[engine.Run]
 	order []string // run ids in load order, for deterministic writes
 	lanes map[engine.LaneKey]*loaded[engine.Lane]
@@ -27,12 +28,13 @@ type unit struct {
 type loaded[T any] struct {
 	v     *T
 	orig  []byte // nil for new documents
+	body  []byte // runs: the document as flush left it in the store
 	acked int64  // runs: the record's AckedSeq, carried into the next write
 	seq   int64  // runs: OutboxSeq when loaded, to tell new outbox entries
 }
 
-func newUnit(tx store.Tx, eng *engine.Engine) *unit {
-	return &unit{tx: tx, eng: eng, runs: map[string]*loaded[engine.Run]{},
+func newUnit(tx store.Tx, eng *engine.Engine, cache *runCache) *unit {
+	return &unit{tx: tx, eng: eng, cache: cache, runs: map[string]*loaded[engine.Run]{},
 		lanes: map[engine.LaneKey]*loaded[engine.Lane]{}, ctxs: map[[2]string]*loaded[engine.ContextControl]{}}
 }
 
@@ -56,9 +58,14 @@ func (u *unit) adopt(rec *store.Run) (*engine.Run, error) {
 	if l, ok := u.runs[rec.ID]; ok {
 		return l.v, nil
 	}
-	r, err := decodeRun(rec)
-	if err != nil {
-		return nil, err
+	r := u.cache.take(rec.ID, rec.Body)
+	if r != nil {
+		dropAcked(r, rec.AckedSeq)
+	} else {
+		var err error
+		if r, err = decodeRun(rec); err != nil {
+			return nil, err
+		}
 	}
 	u.runs[rec.ID] = &loaded[engine.Run]{v: r, orig: rec.Body, acked: rec.AckedSeq, seq: r.OutboxSeq}
 	u.order = append(u.order, rec.ID)
@@ -141,8 +148,10 @@ func (u *unit) flush() ([]emission, error) {
 			return nil, fmt.Errorf("encode run %s: %w", id, err)
 		}
 		if l.orig != nil && bytes.Equal(body, l.orig) {
+			l.body = l.orig
 			continue
 		}
+		l.body = body
 		if err := u.tx.PutRun(record(u.eng, l.v, body, l.acked)); err != nil {
 			return nil, err
 		}
@@ -183,6 +192,21 @@ func (u *unit) flush() ([]emission, error) {
 		}
 	}
 	return emitted, nil
+}
+
+// keep returns the flushed runs with their documents, for the run cache
+// once the transaction committed and the caller is done with them.
+func (u *unit) keep() []cachedRun {
+	if u == nil {
+		return nil
+	}
+	out := make([]cachedRun, 0, len(u.order))
+	for _, id := range u.order {
+		if l := u.runs[id]; l.body != nil {
+			out = append(out, cachedRun{body: l.body, run: l.v})
+		}
+	}
+	return out
 }
 
 // record derives a run's store record: the index fields queries use.

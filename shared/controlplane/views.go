@@ -19,8 +19,14 @@ func decodeRun(rec *store.Run) (*engine.Run, error) {
 	if err := json.Unmarshal(rec.Body, &r); err != nil {
 		return nil, fmt.Errorf("decode run %s: %w", rec.ID, err)
 	}
+	dropAcked(&r, rec.AckedSeq)
+	return &r, nil
+}
+
+// dropAcked removes the outbox entries up to acked.
+func dropAcked(r *engine.Run, acked int64) {
 	n := 0
-	for n < len(r.Outbox) && r.Outbox[n].Seq <= rec.AckedSeq {
+	for n < len(r.Outbox) && r.Outbox[n].Seq <= acked {
 		n++
 	}
 	if n > 0 {
@@ -29,7 +35,6 @@ func decodeRun(rec *store.Run) (*engine.Run, error) {
 			r.Outbox = nil
 		}
 	}
-	return &r, nil
 }
 
 // Executions lists runs in Keptn's sequence-execution shape, newest first.
