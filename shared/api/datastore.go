@@ -217,7 +217,7 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 		// store.DeleteProject already did, so storing it would leave an orphan.
 		return ack()
 	}
-	d, _, err := keptn.DecodeData(*e)
+	d, err := keptn.DecodeScope(*e)
 	if err != nil {
 		return badRequest("%v", err)
 	}
@@ -231,7 +231,9 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 			return ack()
 		}
 	}
-	raw, err := json.Marshal(e)
+	// The SDK's encoder directly: json.Marshal would scan and compact its
+	// output once more. DecodeScope has already checked the data is JSON.
+	raw, err := e.MarshalJSON()
 	if err != nil {
 		return badRequest("encode event: %v", err)
 	}

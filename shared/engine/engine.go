@@ -441,13 +441,15 @@ func (s *step) emit(r *Run, typ string, m keptn.Meta, data any) {
 		s.fail(err)
 		return
 	}
-	raw, err := json.Marshal(ev)
+	// The SDK's encoder directly: json.Marshal would scan and compact its
+	// output once more (the data is already compact JSON from SetData).
+	raw, err := ev.MarshalJSON()
 	if err != nil {
 		s.fail(fmt.Errorf("encode %s: %w", typ, err))
 		return
 	}
 	r.OutboxSeq++
-	r.Outbox = append(r.Outbox, Outgoing{Seq: r.OutboxSeq, ID: m.ID, At: s.now, Event: raw})
+	r.Outbox = append(r.Outbox, Outgoing{Seq: r.OutboxSeq, ID: m.ID, At: s.now, Event: raw, built: &ev})
 }
 
 // payload is the run's data so far: the trigger's data with the scope forced

@@ -1,7 +1,11 @@
 package engine
 
 import (
+	"encoding/json"
+	"fmt"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/google/uuid"
 
@@ -153,6 +157,23 @@ type Outgoing struct {
 	ID    string    `json:"id"`
 	At    time.Time `json:"at"`
 	Event []byte    `json:"event"` // structured CloudEvent JSON
+
+	// built is the event Event encodes, kept by the transition that emitted
+	// it so publishing does not decode it again (not stored).
+	built *event.Event
+}
+
+// CloudEvent returns the entry's event: a copy of the one emitted when this
+// process made the entry, else decoded from Event.
+func (o *Outgoing) CloudEvent() (event.Event, error) {
+	if o.built != nil {
+		return o.built.Clone(), nil
+	}
+	var ev event.Event
+	if err := json.Unmarshal(o.Event, &ev); err != nil {
+		return event.Event{}, fmt.Errorf("decode outbox entry %s: %w", o.ID, err)
+	}
+	return ev, nil
 }
 
 // LaneKey returns the lane the run belongs to.
