@@ -56,6 +56,7 @@ func main() {
 	flag.StringVar(&o.memprofile, "memprofile", "", "write allocation profiles to this file (end) and file.base (start); compare with pprof -diff_base")
 	flag.BoolVar(&o.nosync, "nosync", false, "embedded store without fdatasync (diagnostic: what durability costs; not a supported mode)")
 	flag.Parse()
+	localrt.TuneGC() // the runtime's settings: the harness runs it in process
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
