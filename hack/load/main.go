@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,7 +42,11 @@ type options struct {
 	nosync                 bool
 	rate                   float64
 	timeout                time.Duration
+	repeat                 int
 }
+
+// result is one pass's headline figures.
+type result struct{ runsPerSec, ideal float64 }
 
 func main() {
 	var o options
@@ -55,12 +60,53 @@ func main() {
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of the run (runtime included) to this file")
 	flag.StringVar(&o.memprofile, "memprofile", "", "write allocation profiles to this file (end) and file.base (start); compare with pprof -diff_base")
 	flag.BoolVar(&o.nosync, "nosync", false, "embedded store without fdatasync (diagnostic: what durability costs; not a supported mode)")
+	flag.IntVar(&o.repeat, "repeat", 1, "passes, each measuring the relay and then the load on a fresh runtime; prints the median ratio")
 	flag.Parse()
 	localrt.TuneGC() // the runtime's settings: the harness runs it in process
-	if err := run(o); err != nil {
-		fmt.Fprintln(os.Stderr, "load:", err)
-		os.Exit(1)
+	if o.repeat > 1 && (o.cpuprofile != "" || o.memprofile != "") {
+		fmt.Fprintln(os.Stderr, "load: -cpuprofile and -memprofile take one pass (-repeat 1)")
+		os.Exit(2)
 	}
+	var res []result
+	for i := range max(o.repeat, 1) {
+		if o.repeat > 1 {
+			fmt.Printf("--- pass %d of %d\n", i+1, o.repeat)
+		}
+		r, err := run(o)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "load:", err)
+			os.Exit(1)
+		}
+		res = append(res, r)
+	}
+	if len(res) > 1 {
+		summarize(res)
+	}
+}
+
+// summarize prints the passes' medians and ranges. This VM's speed drifts
+// by up to 2× within a minute, so a ratio is taken within one pass (the
+// relay measured right before its load) and the passes' median reported.
+func summarize(res []result) {
+	var rps, ideal, ratio []float64
+	for _, r := range res {
+		rps = append(rps, r.runsPerSec)
+		ideal = append(ideal, r.ideal)
+		ratio = append(ratio, 100*r.runsPerSec/r.ideal)
+	}
+	fmt.Printf("--- %d passes: median (min–max)\n", len(res))
+	fmt.Printf("runs/s                         %8.1f  (%.1f–%.1f)\n", median(rps), slices.Min(rps), slices.Max(rps))
+	fmt.Printf("ideal runs/s                   %8.1f  (%.1f–%.1f)\n", median(ideal), slices.Min(ideal), slices.Max(ideal))
+	fmt.Printf("throughput / ideal             %7.0f%%  (%.0f–%.0f %%)\n", median(ratio), slices.Min(ratio), slices.Max(ratio))
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
 }
 
 // recorder is the instant executor: it answers every task .triggered with a
@@ -163,22 +209,22 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}()
 }
 
-func run(o options) error {
+func run(o options) (result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
 	defer cancel()
 	root, err := repoRoot()
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	relay, err := broker.MeasureRelay(ctx, o.relayN)
 	if err != nil {
-		return fmt.Errorf("relay: %w", err)
+		return result{}, fmt.Errorf("relay: %w", err)
 	}
 
 	// The executor listens first: its Trigger names its URL.
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	rec := &recorder{tasks: o.tasks, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		triggered: map[string]time.Time{}, firstTask: map[string]time.Time{}, lastFin: map[string]time.Time{},
@@ -190,22 +236,22 @@ func run(o options) error {
 
 	tmp, err := os.MkdirTemp("", "slipway-load")
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer os.RemoveAll(tmp)
 	trigDir := filepath.Join(tmp, "triggers")
 	if err := os.MkdirAll(trigDir, 0o700); err != nil {
-		return err
+		return result{}, err
 	}
 	// Only the control plane, the history and the instant executor: the
 	// bundled executors would look for scripts on every task.
 	for _, f := range []string{"control-plane.yaml", "api.yaml"} {
 		raw, err := os.ReadFile(filepath.Join(root, "triggers", f))
 		if err != nil {
-			return err
+			return result{}, err
 		}
 		if err := os.WriteFile(filepath.Join(trigDir, f), raw, 0o600); err != nil {
-			return err
+			return result{}, err
 		}
 	}
 	exec := fmt.Sprintf(`apiVersion: eventing.knative.dev/v1
@@ -221,14 +267,14 @@ spec:
   delivery: {retry: 5, backoffPolicy: exponential, backoffDelay: PT0.1S}
 `, l.Addr())
 	if err := os.WriteFile(filepath.Join(trigDir, "load.yaml"), []byte(exec), 0o600); err != nil {
-		return err
+		return result{}, err
 	}
 	open := func(dir string) (store.Store, error) {
 		return embedded.OpenOptions(filepath.Join(dir, "store"), embedded.Options{NoSync: o.nosync})
 	}
 	if o.storeKind == "firestore" {
 		if os.Getenv("FIRESTORE_EMULATOR_HOST") == "" {
-			return fmt.Errorf("-store firestore needs FIRESTORE_EMULATOR_HOST")
+			return result{}, fmt.Errorf("-store firestore needs FIRESTORE_EMULATOR_HOST")
 		}
 		open = func(string) (store.Store, error) {
 			return storeconn.Open(ctx, storeconn.Config{FirestoreProject: fmt.Sprintf("slipway-load-%d", time.Now().UnixNano())})
@@ -240,29 +286,29 @@ spec:
 		c.Level = zap.NewAtomicLevelAt(zap.DebugLevel)
 		c.OutputPaths = []string{"stderr"}
 		if log, err = c.Build(); err != nil {
-			return err
+			return result{}, err
 		}
 	}
 	rt, err := localrt.Start(ctx, localrt.Config{DataDir: filepath.Join(tmp, "data"), APIAddr: "127.0.0.1:0",
 		BrokerAddr: "127.0.0.1:0", ProjectTriggers: trigDir, SweepInterval: time.Second,
 		TaskStartedWaitDuration: 10 * time.Minute}, open, log, nil)
 	if err != nil {
-		return err
+		return result{}, err
 	}
 	defer rt.Close(context.Background())
 	rec.brokerURL = rt.BrokerURL
 
 	api := &apiClient{base: rt.APIURL, token: rt.Token, c: rec.client}
 	if err := api.setup(o); err != nil {
-		return err
+		return result{}, err
 	}
 	if o.cpuprofile != "" {
 		f, err := os.Create(o.cpuprofile)
 		if err != nil {
-			return err
+			return result{}, err
 		}
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return result{}, err
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -270,7 +316,7 @@ spec:
 		// Allocations are counted from process start; the .base profile lets
 		// pprof -diff_base subtract the relay measurement and the setup.
 		if err := writeHeap(o.memprofile + ".base"); err != nil {
-			return err
+			return result{}, err
 		}
 		defer func() {
 			if err := writeHeap(o.memprofile); err != nil {
@@ -312,18 +358,18 @@ spec:
 	select {
 	case <-rec.done:
 	case <-ctx.Done():
-		return diagnose(rt, rec, o)
+		return result{}, diagnose(rt, rec, o)
 	}
 	elapsed := time.Since(start)
 	stats := rt.Broker.Stats()
-	report(o, rec, elapsed, relay, stats)
+	res := report(o, rec, elapsed, relay, stats)
 	if os.Getenv("DUMPRUN") != "" {
 		runs, _, _ := rt.Store.ListRuns(ctx, store.RunQuery{Project: "load"}, store.Page{Size: 2})
 		for _, r := range runs {
 			fmt.Printf("RUN %d bytes acked=%d due=%v\n%s\n", len(r.Body), r.AckedSeq, r.Due, r.Body)
 		}
 	}
-	return nil
+	return res, nil
 }
 
 func writeHeap(path string) error {
@@ -359,7 +405,7 @@ func diagnose(rt *localrt.Runtime, rec *recorder, o options) error {
 	return fmt.Errorf("timed out: %d of %d runs finished, %d executor send errors, context states %v", finished, o.runs, errs, states)
 }
 
-func report(o options, rec *recorder, elapsed time.Duration, relay broker.Relay, st broker.Stats) {
+func report(o options, rec *recorder, elapsed time.Duration, relay broker.Relay, st broker.Stats) result {
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	var lat []time.Duration
@@ -393,6 +439,7 @@ func report(o options, rec *recorder, elapsed time.Duration, relay broker.Relay,
 	fmt.Printf("ideal runs/s                   %8.1f  (1 ÷ (ingress/run × ingress cost + deliveries/run ÷ delivery rate))\n", ideal)
 	fmt.Printf("ideal runs/s, deliveries only  %8.1f  (delivery rate ÷ deliveries/run, ignoring ingress: a looser bound)\n", relay.DeliveriesPerSec/hops)
 	fmt.Printf("throughput / ideal             %7.0f%%\n", 100*runsPerSec/ideal)
+	return result{runsPerSec: runsPerSec, ideal: ideal}
 }
 
 func pct(d []time.Duration, p int) string {
