@@ -151,3 +151,66 @@ func TestCEHandlerCancelledRequests(t *testing.T) {
 		}
 	}
 }
+
+// The handler hands fn the event sdk-go would have decoded, and refuses what
+// sdk-go refuses.
+func TestCEHandlerDecodes(t *testing.T) {
+	var got event.Event
+	srv := httptest.NewServer(CEHandler(func(_ context.Context, e event.Event) error {
+		got = e
+		return nil
+	}))
+	defer srv.Close()
+	send := func(h http.Header, body string) int {
+		t.Helper()
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header = h
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	binary := func() http.Header {
+		return http.Header{
+			"Ce-Specversion":      {"1.0"},
+			"Ce-Id":               {"e1"},
+			"Ce-Source":           {"shipyard-controller"},
+			"Ce-Type":             {"sh.keptn.event.test.triggered"},
+			"Ce-Time":             {"2025-01-02T03:04:05.000000006Z"},
+			"Ce-Shkeptncontext":   {"ctx-1"},
+			"Ce-Knativebrokerttl": {"255"},
+			"Content-Type":        {"application/json"},
+		}
+	}
+	if code := send(binary(), `{"project":"p"}`); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	if got.ID() != "e1" || got.Source() != "shipyard-controller" || got.DataContentType() != "application/json" ||
+		string(got.Data()) != `{"project":"p"}` || got.Time().Nanosecond() != 6 {
+		t.Fatalf("got %v", got)
+	}
+	if x := got.Extensions(); len(x) != 2 || x["shkeptncontext"] != "ctx-1" || x["knativebrokerttl"] != "255" {
+		t.Fatalf("extensions %#v", x)
+	}
+
+	for name, edit := range map[string]func(http.Header){
+		"bad time":        func(h http.Header) { h.Set("Ce-Time", "yesterday") },
+		"no source":       func(h http.Header) { h.Del("Ce-Source") },
+		"bad specversion": func(h http.Header) { h.Set("Ce-Specversion", "2.0") },
+		"bad extension":   func(h http.Header) { h.Set("Ce-Not-Alnum", "x") },
+		"batch": func(h http.Header) {
+			h.Set("Content-Type", "application/cloudevents-batch+json")
+		},
+	} {
+		h := binary()
+		edit(h)
+		if code := send(h, `[]`); code != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", name, code)
+		}
+	}
+}
