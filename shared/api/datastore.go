@@ -1,18 +1,16 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
-	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/ceio"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -199,18 +197,15 @@ func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
 // loopback in the local runtime) and must not be exposed by the ingress.
 // Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
-	body, err := readBody(w, r, a.cfg.MaxHistoryEventBytes)
+	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxHistoryEventBytes)
+	ev, err := ceio.ReadRequest(r, a.cfg.MaxHistoryEventBytes)
 	if err != nil {
-		return err
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return mbe
+		}
+		return badRequest("not a valid CloudEvent: %v", err)
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	e, err := cehttp.NewEventFromHTTPRequest(r)
-	if err != nil {
-		return badRequest("not a CloudEvent: %v", err)
-	}
-	if err := e.Validate(); err != nil {
-		return badRequest("invalid CloudEvent: %v", err)
-	}
+	e := &ev
 	ack := func() error { w.WriteHeader(http.StatusOK); return nil }
 	if !strings.HasPrefix(e.Type(), keptn.Prefix) || e.Type() == typeProjectDeleteFinished {
 		// project.delete.finished: Keptn dropped the project's history on it;

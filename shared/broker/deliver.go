@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/broker/trigger"
+	"github.com/slipwayhq/slipway/shared/ceio"
 )
 
 // Knative's dead-letter extensions (knative.dev/eventing/pkg/kncloudevents/attributes).
@@ -117,6 +118,10 @@ func (b *Broker) attempt(t *task) {
 	b.finish()
 }
 
+// preferReply is the Prefer header of every delivery, shared: a request's
+// header map is not modified after it is sent.
+var preferReply = []string{"reply"}
+
 // send makes one HTTP attempt. Replies are parsed only when wantReply.
 func (b *Broker) send(target string, ev event.Event, d trigger.Delivery, timeout time.Duration, wantReply bool) outcome {
 	ctx := b.ctx
@@ -125,18 +130,19 @@ func (b *Broker) send(target string, ev event.Event, d trigger.Delivery, timeout
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
-	if err != nil {
-		return outcome{err: fmt.Errorf("build request: %w", err)}
-	}
-	wctx := binding.WithForceBinary(ctx)
+	var req *http.Request
+	var err error
 	if d.Format == trigger.FormatJSON {
-		wctx = binding.WithForceStructured(ctx)
-	}
-	if err := cehttp.WriteRequest(wctx, binding.ToMessage(&ev), req); err != nil {
+		if req, err = http.NewRequestWithContext(ctx, http.MethodPost, target, nil); err != nil {
+			return outcome{err: fmt.Errorf("build request: %w", err)}
+		}
+		if err := cehttp.WriteRequest(binding.WithForceStructured(ctx), binding.ToMessage(&ev), req); err != nil {
+			return outcome{err: fmt.Errorf("encode event: %w", err)}
+		}
+	} else if req, err = ceio.NewRequest(ctx, target, ev); err != nil {
 		return outcome{err: fmt.Errorf("encode event: %w", err)}
 	}
-	req.Header.Set("Prefer", "reply")
+	req.Header["Prefer"] = preferReply
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return outcome{err: err}

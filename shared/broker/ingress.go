@@ -1,15 +1,15 @@
 package broker
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/ceio"
 )
 
 // ServeHTTP is the ingress: POST a CloudEvent in binary or structured mode
@@ -26,18 +26,8 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("event larger than %d bytes", b.maxBytes), http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, b.maxBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			http.Error(w, fmt.Sprintf("event larger than %d bytes", b.maxBytes), http.StatusRequestEntityTooLarge)
-			return
-		}
-		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
-		return
-	}
-	msg := cehttp.NewMessage(r.Header, io.NopCloser(bytes.NewReader(body)))
-	switch msg.ReadEncoding() {
+	// The mode comes from the headers alone (the body is not read yet).
+	switch cehttp.NewMessage(r.Header, nil).ReadEncoding() {
 	case binding.EncodingUnknown:
 		http.Error(w, "not a CloudEvent: want binary mode (ce-specversion header) or structured mode (Content-Type application/cloudevents+json)", http.StatusBadRequest)
 		return
@@ -45,15 +35,18 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "batched CloudEvents are not supported", http.StatusBadRequest)
 		return
 	}
-	ev, err := binding.ToEvent(r.Context(), msg)
-	if err == nil {
-		err = ev.Validate()
-	}
+	r.Body = http.MaxBytesReader(w, r.Body, b.maxBytes)
+	ev, err := ceio.ReadRequest(r, b.maxBytes)
 	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, fmt.Sprintf("event larger than %d bytes", b.maxBytes), http.StatusRequestEntityTooLarge)
+			return
+		}
 		http.Error(w, "malformed CloudEvent: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	switch err := b.accept(*ev, true); {
+	switch err := b.accept(ev, true); {
 	case err == nil:
 		w.WriteHeader(http.StatusAccepted)
 	case errors.Is(err, ErrClosed), errors.Is(err, ErrBusy):
