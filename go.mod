@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	cloud.google.com/go/firestore v1.29.0
 	github.com/cloudevents/sdk-go/v2 v2.16.2
-	github.com/google/btree v1.1.3
 	github.com/google/uuid v1.6.0
 	github.com/kelseyhightower/envconfig v1.4.0
 	go.uber.org/zap v1.28.0

@@ -7,8 +7,8 @@
 // 45 pages and 2 fdatasyncs per commit under the control plane's load, all in
 // the single writer. Here a commit appends one checksummed record (the puts and
 // deletes) to the log and syncs it once; the pages are never written, because
-// the state lives in copy-on-write B-trees in memory and reaches the disk only
-// as a snapshot, written in the background when the log has grown.
+// the state lives in copy-on-write B-trees in memory (tree.go) and reaches the
+// disk only as a snapshot, written in the background when the log has grown.
 //
 // The API mirrors the part of bbolt the driver uses (Update/View, buckets,
 // cursors), with the same contract: one writer at a time, readers see the
@@ -25,12 +25,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/google/btree"
+	"unsafe"
 )
 
 // ErrTxReadOnly is returned by writes in a View transaction.
@@ -66,33 +67,74 @@ const (
 	// maxOldLogs: every Open starts a log, so many short sessions would
 	// leave many small files to replay; past this many, compact anyway.
 	maxOldLogs = 16
+	// maxKeptBuf: a larger record buffer (a bulk load) is not kept for the
+	// next commit.
+	maxKeptBuf = 1 << 20
 )
 
 // An item is a pointer, so copying a B-tree node on write (every commit
 // copies the path to each key it changes) moves 8 bytes per item, not 48,
 // and allocates that much less.
-type entry struct{ k, v []byte }
-
 type item = *entry
 
-// newEntry copies k and v into one allocation.
+// An entry is a key and its value in a single allocation with no pointers
+// in it: the two lengths, then the key, then the value. One object rather
+// than a struct of two slices and their bytes: half the allocations, the
+// GC need not scan it, and a key comparison touches one object.
+type entry struct{ klen, vlen uint32 }
+
+const entryHead = int(unsafe.Sizeof(entry{}))
+
+// newEntry copies k and v; their lengths fit in uint32 (Put checks).
 func newEntry(k, v []byte) item {
-	buf := make([]byte, len(k)+len(v))
-	n := copy(buf, k)
-	copy(buf[n:], v)
-	return &entry{k: buf[:n:n], v: buf[n:]}
+	n := entryHead + len(k) + len(v)
+	// A multiple of 8 bytes is 8-aligned, even from the tiny allocator.
+	buf := make([]byte, (n+7)&^7)
+	copy(buf[copy(buf[entryHead:], k)+entryHead:], v)
+	e := (*entry)(unsafe.Pointer(&buf[0]))
+	e.klen, e.vlen = uint32(len(k)), uint32(len(v))
+	return e
 }
 
-func less(a, b item) bool { return bytes.Compare(a.k, b.k) < 0 }
+// all is the entry's allocation up to the end of the value.
+func (e *entry) all() []byte {
+	return unsafe.Slice((*byte)(unsafe.Pointer(e)), entryHead+int(e.klen)+int(e.vlen))
+}
 
-const degree = 32
+// key and value are full slices (cap = len): appending to one copies it.
+// Slicing with a zero cap keeps the pointer inside the allocation.
+func (e *entry) key() []byte {
+	end := entryHead + int(e.klen)
+	return e.all()[entryHead:end:end]
+}
+
+func (e *entry) value() []byte {
+	return e.all()[entryHead+int(e.klen):]
+}
 
 // state is one committed version of every bucket. A published state is
 // never modified: a writer clones the trees it changes (lazily, copy on
-// write) and publishes a new state.
+// write) and publishes a new state. Sorted slices rather than a map: a
+// commit copies the trees (16 bytes a bucket), and names only when it
+// creates a bucket.
 type state struct {
-	seq     uint64 // commits since Open, to publish states in order
-	buckets map[string]*btree.BTreeG[item]
+	seq   uint64   // commits since Open, to publish states in order
+	names []string // sorted
+	trees []tree   // trees[i] is bucket names[i]
+}
+
+// index returns the position of name in s.names, or where it would go.
+func (s *state) index(name []byte) (int, bool) {
+	lo, hi := 0, len(s.names)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.names[m] < string(name) {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < len(s.names) && s.names[lo] == string(name)
 }
 
 // DB is an open database directory.
@@ -110,9 +152,10 @@ type DB struct {
 	tip    *state     // the last written state, possibly not yet synced
 	log    *logFile   // switched only with syncMu held too
 	failed error      // a failed log write: the state on disk is unknown, so stop
-	buf    []byte
+	buf    []byte     // the last commit's record buffer, reused by the next
 
 	records atomic.Int64 // records written since Open (read by syncers)
+	gens    gens         // owner tokens of tree nodes
 
 	syncMu   sync.Mutex // guards the fields below
 	syncCond *sync.Cond
@@ -149,7 +192,7 @@ func Open(dir string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
 	}
 	db := &DB{dir: dir, opts: o, lock: lock}
-	st, next, snapSz, oldLogs, oldFiles, err := recoverDir(dir)
+	st, next, snapSz, oldLogs, oldFiles, err := recoverDir(dir, &db.gens)
 	if err != nil {
 		_ = lock.Close()
 		return nil, fmt.Errorf("open store %s: %w", dir, err)
@@ -240,28 +283,44 @@ func (db *DB) UpdateNoWait(fn func(*Tx) error) (durable func() error, err error)
 		return nil, serr
 	}
 	st := db.tip
-	tx := &Tx{base: st, writable: true, ops: db.buf[:0]}
+	// The record is built after room for its header, so it is written
+	// without another copy.
+	tx := &Tx{base: st, writable: true, gens: &db.gens, ops: append(db.buf[:0], make([]byte, headerLen)...)}
 	if err := fn(tx); err != nil {
 		return nil, err
 	}
-	db.buf = tx.ops[:0]
-	if len(tx.touched) == 0 {
+	if cap(tx.ops) <= maxKeptBuf {
+		db.buf = tx.ops[:0]
+	}
+	if len(tx.ops) == headerLen {
 		// Nothing to write, but fn may have decided on writes not yet synced
 		// ("already there, nothing to do"): its caller must not act before
 		// they are on disk either.
 		end := db.log.end()
 		return func() error { return db.durable(end, st) }, nil
 	}
+	if n := len(tx.ops) - headerLen; n > maxRecord {
+		// Recovery would take a longer record for a torn tail and drop it
+		// with everything after it: refuse it before it reaches the log.
+		return nil, fmt.Errorf("kv: a transaction of %d bytes exceeds the %d-byte record limit", n, maxRecord)
+	}
 	if err := db.log.write(tx.ops); err != nil {
 		db.failed = fmt.Errorf("kv: log write failed, store is read-only until reopened: %w", err)
 		return nil, db.failed
 	}
-	next := &state{seq: st.seq + 1, buckets: make(map[string]*btree.BTreeG[item], len(st.buckets)+1)}
-	for name, t := range st.buckets {
-		next.buckets[name] = t
+	next := &state{seq: st.seq + 1, names: st.names, trees: slices.Clone(st.trees)}
+	for _, b := range tx.opened {
+		if b != nil && b.gen != 0 {
+			next.trees[b.idx] = b.t
+		}
 	}
-	for name, b := range tx.touched {
-		next.buckets[name] = b.t
+	if len(tx.created) > 0 {
+		next.names = slices.Clone(next.names)
+		for _, b := range tx.created {
+			i, _ := next.index([]byte(b.name))
+			next.names = slices.Insert(next.names, i, b.name)
+			next.trees = slices.Insert(next.trees, i, b.t)
+		}
 	}
 	db.tip = next
 	db.records.Add(1)
@@ -403,25 +462,31 @@ func (db *DB) WaitCompaction() { db.compact.Wait() }
 type Tx struct {
 	base     *state
 	writable bool
-	touched  map[string]*Bucket // buckets this tx has written or created
-	opened   map[string]*Bucket
-	ops      []byte // the log record being built
+	opened   []*Bucket // by index in base.names, made on first use
+	created  []*Bucket // buckets this transaction created
+	ops      []byte    // the log record being built, after room for its header
+	gens     *gens     // writable: the DB's owner tokens
 }
 
 // Bucket returns the named bucket, or nil if it does not exist.
 func (tx *Tx) Bucket(name []byte) *Bucket {
-	if b, ok := tx.opened[string(name)]; ok {
-		return b
-	}
-	t, ok := tx.base.buckets[string(name)]
+	i, ok := tx.base.index(name)
 	if !ok {
+		for _, b := range tx.created {
+			if b.name == string(name) {
+				return b
+			}
+		}
 		return nil
 	}
-	b := &Bucket{tx: tx, name: string(name), t: t}
 	if tx.opened == nil {
-		tx.opened = map[string]*Bucket{}
+		tx.opened = make([]*Bucket, len(tx.base.names))
 	}
-	tx.opened[b.name] = b
+	b := tx.opened[i]
+	if b == nil {
+		b = &Bucket{tx: tx, name: tx.base.names[i], idx: i, t: tx.base.trees[i]}
+		tx.opened[i] = b
+	}
 	return b
 }
 
@@ -436,49 +501,40 @@ func (tx *Tx) CreateBucketIfNotExists(name []byte) (*Bucket, error) {
 	if len(name) == 0 || len(name) > 255 {
 		return nil, fmt.Errorf("kv: bucket name of %d bytes (1–255)", len(name))
 	}
-	b := &Bucket{tx: tx, name: string(name), t: btree.NewG(degree, less), owned: true}
-	if tx.opened == nil {
-		tx.opened = map[string]*Bucket{}
-	}
-	tx.opened[b.name] = b
-	tx.touch(b)
+	b := &Bucket{tx: tx, name: string(name), idx: -1, gen: tx.gens.next()}
+	tx.created = append(tx.created, b)
 	tx.ops = appendOp(tx.ops, opCreate, b.name, nil, nil)
 	return b, nil
 }
 
-func (tx *Tx) touch(b *Bucket) {
-	if tx.touched == nil {
-		tx.touched = map[string]*Bucket{}
-	}
-	tx.touched[b.name] = b
-}
-
 // Bucket is an ordered set of key/value pairs.
 type Bucket struct {
-	tx    *Tx
-	name  string
-	t     *btree.BTreeG[item]
-	owned bool // t is this transaction's clone
+	tx   *Tx
+	name string
+	idx  int // in tx.base.names; -1 if tx created the bucket
+	t    tree
+	// gen owns the nodes of t this transaction made (0 before the first
+	// write), so it changes them in place and copies the others.
+	gen  uint64
+	mods uint64 // writes so far, so cursors know when to search again
 }
 
 // Get returns the value of k, or nil if absent. An existing key with an
 // empty value returns a non-nil empty slice.
 func (b *Bucket) Get(k []byte) []byte {
-	it, ok := b.t.Get(&entry{k: k})
+	it, ok := b.t.get(k)
 	if !ok {
 		return nil
 	}
-	return it.v
+	return it.value()
 }
 
 func (b *Bucket) writable() error {
 	if !b.tx.writable {
 		return ErrTxReadOnly
 	}
-	if !b.owned {
-		b.t = b.t.Clone()
-		b.owned = true
-		b.tx.touch(b)
+	if b.gen == 0 {
+		b.gen = b.tx.gens.next()
 	}
 	return nil
 }
@@ -488,10 +544,15 @@ func (b *Bucket) Put(k, v []byte) error {
 	if len(k) == 0 {
 		return errors.New("kv: empty key")
 	}
+	if uint64(len(k)) > math.MaxUint32 || uint64(len(v)) > math.MaxUint32 {
+		// Never worked: a record's length field is 32 bits too.
+		return errors.New("kv: key or value of 4 GiB or more")
+	}
 	if err := b.writable(); err != nil {
 		return err
 	}
-	b.t.ReplaceOrInsert(newEntry(k, v))
+	b.t.put(newEntry(k, v), b.gen)
+	b.mods++
 	b.tx.ops = appendOp(b.tx.ops, opPut, b.name, k, v)
 	return nil
 }
@@ -501,7 +562,8 @@ func (b *Bucket) Delete(k []byte) error {
 	if err := b.writable(); err != nil {
 		return err
 	}
-	if _, ok := b.t.Delete(&entry{k: k}); ok {
+	if b.t.delete(k, b.gen) {
+		b.mods++
 		b.tx.ops = appendOp(b.tx.ops, opDelete, b.name, k, nil)
 	}
 	return nil
@@ -510,50 +572,63 @@ func (b *Bucket) Delete(k []byte) error {
 // ForEach calls fn for every pair in key order. fn may write to the bucket;
 // it sees the pairs as they were when ForEach began.
 func (b *Bucket) ForEach(fn func(k, v []byte) error) error {
-	items := make([]item, 0, b.t.Len())
-	b.t.Ascend(func(it item) bool { items = append(items, it); return true })
-	for _, it := range items {
-		if err := fn(it.k, it.v); err != nil {
-			return err
-		}
+	t := b.t
+	if b.gen != 0 {
+		// Writes from fn must not change t's nodes in place: a new owner
+		// copies them instead.
+		b.gen = b.tx.gens.next()
 	}
-	return nil
+	var err error
+	t.ascend(func(it item) bool {
+		err = fn(it.key(), it.value())
+		return err == nil
+	})
+	return err
 }
 
 // Len is the number of keys.
-func (b *Bucket) Len() int { return b.t.Len() }
+func (b *Bucket) Len() int { return b.t.len }
 
 // Cursor returns a cursor over the bucket.
 func (b *Bucket) Cursor() *Cursor { return &Cursor{b: b} }
 
-// Cursor walks a bucket in key order. Each step is a fresh search from the
-// last key returned, so writes to the bucket between steps are safe.
+// Cursor walks a bucket in key order. It keeps its path in the tree; after
+// a write to the bucket a step searches again from the last key returned,
+// so writes between steps are safe.
 type Cursor struct {
-	b   *Bucket
-	cur []byte
+	b    *Bucket
+	cur  []byte
+	mods uint64 // b.mods when it was positioned
+	it   iter
 }
 
-func (c *Cursor) set(it item, ok bool) ([]byte, []byte) {
-	if !ok {
+func (c *Cursor) set() ([]byte, []byte) {
+	c.mods = c.b.mods
+	it := c.it.item()
+	if it == nil {
 		c.cur = nil
 		return nil, nil
 	}
-	c.cur = it.k
-	return it.k, it.v
+	c.cur = it.key()
+	return c.cur, it.value()
 }
 
 // First moves to the first key.
-func (c *Cursor) First() ([]byte, []byte) { return c.set(c.b.t.Min()) }
+func (c *Cursor) First() ([]byte, []byte) {
+	c.it.first(&c.b.t)
+	return c.set()
+}
 
 // Last moves to the last key.
-func (c *Cursor) Last() ([]byte, []byte) { return c.set(c.b.t.Max()) }
+func (c *Cursor) Last() ([]byte, []byte) {
+	c.it.last(&c.b.t)
+	return c.set()
+}
 
 // Seek moves to the first key ≥ k.
 func (c *Cursor) Seek(k []byte) ([]byte, []byte) {
-	var found item
-	ok := false
-	c.b.t.AscendGreaterOrEqual(&entry{k: k}, func(it item) bool { found, ok = it, true; return false })
-	return c.set(found, ok)
+	c.it.seek(&c.b.t, k)
+	return c.set()
 }
 
 // Next moves to the first key after the current one.
@@ -561,17 +636,15 @@ func (c *Cursor) Next() ([]byte, []byte) {
 	if c.cur == nil {
 		return nil, nil
 	}
-	var found item
-	ok := false
-	cur := c.cur
-	c.b.t.AscendGreaterOrEqual(&entry{k: cur}, func(it item) bool {
-		if bytes.Equal(it.k, cur) {
-			return true
-		}
-		found, ok = it, true
-		return false
-	})
-	return c.set(found, ok)
+	if c.mods == c.b.mods {
+		c.it.next()
+		return c.set()
+	}
+	c.it.seek(&c.b.t, c.cur)
+	if it := c.it.item(); it != nil && bytes.Equal(it.key(), c.cur) {
+		c.it.next()
+	}
+	return c.set()
 }
 
 // Prev moves to the last key before the current one.
@@ -579,15 +652,15 @@ func (c *Cursor) Prev() ([]byte, []byte) {
 	if c.cur == nil {
 		return nil, nil
 	}
-	var found item
-	ok := false
-	cur := c.cur
-	c.b.t.DescendLessOrEqual(&entry{k: cur}, func(it item) bool {
-		if bytes.Equal(it.k, cur) {
-			return true
-		}
-		found, ok = it, true
-		return false
-	})
-	return c.set(found, ok)
+	if c.mods == c.b.mods {
+		c.it.prev()
+		return c.set()
+	}
+	c.it.seek(&c.b.t, c.cur)
+	if c.it.item() == nil {
+		c.it.last(&c.b.t) // every key is before cur
+	} else {
+		c.it.prev()
+	}
+	return c.set()
 }

@@ -636,3 +636,227 @@ func TestReadOnlyUpdateWaitsForWhatItRead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// fill20k opens a database whose bucket "b" holds 20,000 random keys (the
+// size BenchmarkSmallCommits' buckets reach) and returns the keys.
+func fill20k(b *testing.B) (*DB, [][]byte) {
+	db := open(b, filepath.Join(b.TempDir(), "db"), Options{NoSync: true})
+	r := rand.New(rand.NewPCG(2, 2))
+	keys := make([][]byte, 20000)
+	for i := range keys {
+		keys[i] = fmt.Appendf(nil, "%016x-%d", r.Uint64(), i)
+	}
+	err := db.Update(func(tx *Tx) error {
+		bk, err := tx.CreateBucketIfNotExists([]byte("b"))
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			if err := bk.Put(k, make([]byte, 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return db, keys
+}
+
+// BenchmarkGet: point lookups of existing keys in a bucket of 20,000.
+func BenchmarkGet(b *testing.B) {
+	db, keys := fill20k(b)
+	defer db.Close()
+	b.ReportAllocs()
+	_ = db.View(func(tx *Tx) error {
+		bk := tx.Bucket([]byte("b"))
+		b.ResetTimer()
+		for i := range b.N {
+			if bk.Get(keys[(i*7919)%len(keys)]) == nil {
+				b.Fatal("key not found")
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkSeek: a prefix scan's shape, a Seek and ten Nexts, in a bucket of
+// 20,000 keys.
+func BenchmarkSeek(b *testing.B) {
+	db, keys := fill20k(b)
+	defer db.Close()
+	b.ReportAllocs()
+	_ = db.View(func(tx *Tx) error {
+		c := tx.Bucket([]byte("b")).Cursor()
+		b.ResetTimer()
+		for i := range b.N {
+			k, _ := c.Seek(keys[(i*7919)%len(keys)][:8])
+			for range 10 {
+				if k == nil {
+					break
+				}
+				k, _ = c.Next()
+			}
+		}
+		return nil
+	})
+}
+
+// BenchmarkGroupCommit is the embedded driver's shape: 16 buckets, and a
+// group of 8 callers in one UpdateNoWait, each reading a record, writing it
+// back and moving its entries in three time-ordered indexes (out of the
+// middle, onto the end of the index or of its project's part of it); the
+// buckets hold 20,000 keys.
+func BenchmarkGroupCommit(b *testing.B) {
+	db := open(b, filepath.Join(b.TempDir(), "db"), Options{NoSync: true})
+	defer db.Close()
+	var names [][]byte
+	for i := range 16 {
+		names = append(names, fmt.Appendf(nil, "bucket.%02d", i))
+	}
+	r := rand.New(rand.NewPCG(3, 3))
+	const ids = 20000
+	var clock uint64
+	last := make([]uint64, ids) // each id's index time, so its old index keys are known
+	ikey := func(j, id int, t uint64) []byte {
+		return fmt.Appendf(nil, "%02d%012x-%06d", id%(1+(j-1)*8), t, id)
+	}
+	rec := make([]byte, 600)
+	call := func(tx *Tx, id int) error {
+		main := tx.Bucket(names[0])
+		_ = main.Get(fmt.Appendf(nil, "run-%06d", id))
+		if err := main.Put(fmt.Appendf(nil, "run-%06d", id), rec); err != nil {
+			return err
+		}
+		clock++
+		for j := 1; j <= 3; j++ {
+			ix := tx.Bucket(names[j])
+			if err := ix.Delete(ikey(j, id, last[id])); err != nil {
+				return err
+			}
+			if err := ix.Put(ikey(j, id, clock), nil); err != nil {
+				return err
+			}
+		}
+		last[id] = clock
+		return nil
+	}
+	err := db.Update(func(tx *Tx) error {
+		for _, n := range names {
+			if _, err := tx.CreateBucketIfNotExists(n); err != nil {
+				return err
+			}
+		}
+		for _, id := range r.Perm(ids) {
+			if err := call(tx, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		durable, err := db.UpdateNoWait(func(tx *Tx) error {
+			for range 8 {
+				if err := call(tx, r.IntN(ids)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := durable(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Writes between cursor steps and during ForEach: a step goes on from the
+// last key returned, ForEach sees the bucket as it was when it began.
+func TestCursorAndForEachWithWrites(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "db"), Options{NoSync: true})
+	defer db.Close()
+	err := db.Update(func(tx *Tx) error {
+		b, _ := tx.CreateBucketIfNotExists([]byte("b"))
+		for i := range 2000 {
+			if err := b.Put(fmt.Appendf(nil, "%05d", i*2), nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *Tx) error {
+		b := tx.Bucket([]byte("b"))
+		// Forward: delete each key returned and insert the odd key after it.
+		c := b.Cursor()
+		n := 0
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			var i int
+			fmt.Sscanf(string(k), "%05d", &i)
+			if i%2 == 1 {
+				return fmt.Errorf("forward cursor returned inserted key %s", k)
+			}
+			if i != n*2 {
+				return fmt.Errorf("forward cursor at %s, want %05d", k, n*2)
+			}
+			n++
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			if err := b.Put(fmt.Appendf(nil, "%05d", i-1), nil); err != nil {
+				return err
+			}
+		}
+		if n != 2000 || b.Len() != 2000 {
+			return fmt.Errorf("forward: %d steps, %d keys", n, b.Len())
+		}
+		// Backward over the odd keys, deleting the next one down meanwhile.
+		n = 0
+		for k, _ := c.Last(); k != nil; k, _ = c.Prev() {
+			var i int
+			fmt.Sscanf(string(k), "%05d", &i)
+			if want := 3997 - n*4; i != want {
+				return fmt.Errorf("backward cursor at %s, want %05d", k, want)
+			}
+			n++
+			if err := b.Delete(fmt.Appendf(nil, "%05d", i-2)); err != nil {
+				return err
+			}
+		}
+		if n != 1000 || b.Len() != 1000 {
+			return fmt.Errorf("backward: %d steps, %d keys", n, b.Len())
+		}
+		// ForEach sees the 1000 keys while fn deletes them and adds others.
+		seen := 0
+		err := b.ForEach(func(k, v []byte) error {
+			seen++
+			if err := b.Delete(k); err != nil {
+				return err
+			}
+			return b.Put(append([]byte("x"), k...), k)
+		})
+		if err != nil {
+			return err
+		}
+		if seen != 1000 || b.Len() != 1000 {
+			return fmt.Errorf("ForEach saw %d, %d keys after", seen, b.Len())
+		}
+		if k, v := c.Seek([]byte("x")); k == nil || string(k) != "x"+string(v) {
+			return fmt.Errorf("after ForEach: %q=%q", k, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

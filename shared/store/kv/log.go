@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/google/btree"
 )
 
 // On disk, a directory holds:
@@ -57,11 +55,18 @@ func appendOp(buf []byte, op byte, bucket string, k, v []byte) []byte {
 
 // frame returns header+payload as one buffer, so a record is one write.
 func frame(dst, payload []byte) []byte {
-	var h [headerLen]byte
-	binary.LittleEndian.PutUint32(h[0:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(payload, castagnoli))
-	dst = append(dst, h[:]...)
-	return append(dst, payload...)
+	dst = append(dst, make([]byte, headerLen)...)
+	dst = append(dst, payload...)
+	putHeader(dst[len(dst)-len(payload)-headerLen:])
+	return dst
+}
+
+// putHeader fills in the header of rec, a record with headerLen bytes of
+// room before its payload.
+func putHeader(rec []byte) {
+	p := rec[headerLen:]
+	binary.LittleEndian.PutUint32(rec[0:], uint32(len(p)))
+	binary.LittleEndian.PutUint32(rec[4:], crc32.Checksum(p, castagnoli))
 }
 
 // errTorn marks a record that is cut short or fails its checksum.
@@ -86,7 +91,7 @@ func nextRecord(b []byte) (payload []byte, n int, err error) {
 
 // applyOps applies a record's operations to trees (recovery only). It
 // reports whether the record held opEnd.
-func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err error) {
+func applyOps(trees map[string]*tree, gen uint64, p []byte) (end bool, err error) {
 	bad := func(what string) (bool, error) { return false, fmt.Errorf("bad operation: %s", what) }
 	field := func() ([]byte, bool) {
 		n, w := binary.Uvarint(p)
@@ -115,7 +120,7 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 		switch op {
 		case opCreate:
 			if _, ok := trees[string(name)]; !ok {
-				trees[string(name)] = btree.NewG(degree, less)
+				trees[string(name)] = &tree{}
 			}
 		case opPut, opDelete:
 			t, ok := trees[string(name)]
@@ -123,7 +128,7 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 				return bad("bucket " + string(name) + " does not exist")
 			}
 			if op == opDelete {
-				t.Delete(&entry{k: k})
+				t.delete(k, gen)
 				continue
 			}
 			v, ok := field()
@@ -131,7 +136,7 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 				return bad("value")
 			}
 			// Copy out of the file buffer, so the buffer can be freed.
-			t.ReplaceOrInsert(newEntry(k, v))
+			t.put(newEntry(k, v), gen)
 		default:
 			return bad(fmt.Sprintf("op %d", op))
 		}
@@ -142,9 +147,8 @@ func applyOps(trees map[string]*btree.BTreeG[item], p []byte) (end bool, err err
 type logFile struct {
 	f    *os.File
 	seq  uint64
-	base int64 // position of this file's first byte in the whole log
-	size int64 // guarded by DB.wmu for writes; end() is read under syncMu
-	buf  []byte
+	base int64      // position of this file's first byte in the whole log
+	size int64      // guarded by DB.wmu for writes; end() is read under syncMu
 	mu   sync.Mutex // guards size against the concurrent end() of a syncer
 }
 
@@ -169,14 +173,15 @@ func createLog(dir string, seq uint64) (*logFile, error) {
 	return &logFile{f: f, seq: seq}, nil
 }
 
-// write appends one record (one write call); sync makes it durable.
-func (l *logFile) write(payload []byte) error {
-	l.buf = frame(l.buf[:0], payload)
-	if _, err := l.f.Write(l.buf); err != nil {
+// write appends rec, a payload after headerLen bytes of room for the
+// header, as one record (one write call); sync makes it durable.
+func (l *logFile) write(rec []byte) error {
+	putHeader(rec)
+	if _, err := l.f.Write(rec); err != nil {
 		return fmt.Errorf("append log: %w", err)
 	}
 	l.mu.Lock()
-	l.size += int64(len(l.buf))
+	l.size += int64(len(rec))
 	l.mu.Unlock()
 	return nil
 }
@@ -247,12 +252,13 @@ func listDir(dir string) ([]dirFile, error) {
 // it, cutting a torn tail off the last log. It returns the state, the
 // sequence number for the next log, the snapshot's size and the bytes and
 // number of the logs replayed (not yet covered by a snapshot).
-func recoverDir(dir string) (_ *state, next uint64, snapSz, logBytes int64, logFiles int, _ error) {
+func recoverDir(dir string, g *gens) (_ *state, next uint64, snapSz, logBytes int64, logFiles int, _ error) {
 	files, err := listDir(dir)
 	if err != nil {
 		return nil, 0, 0, 0, 0, err
 	}
-	trees := map[string]*btree.BTreeG[item]{}
+	trees := map[string]*tree{}
+	gen := g.next() // recovery's trees are private: change them in place
 	var base uint64 // logs before base are in the snapshot
 	for i := len(files) - 1; i >= 0; i-- {
 		if files[i].ext != ".snap" {
@@ -262,7 +268,7 @@ func recoverDir(dir string) (_ *state, next uint64, snapSz, logBytes int64, logF
 		if err != nil {
 			return nil, 0, 0, 0, 0, err
 		}
-		if err := loadSnapshot(trees, raw); err != nil {
+		if err := loadSnapshot(trees, gen, raw); err != nil {
 			return nil, 0, 0, 0, 0, fmt.Errorf("snapshot %s: %w", files[i].name, err)
 		}
 		base, snapSz = files[i].seq, int64(len(raw))
@@ -300,22 +306,30 @@ func recoverDir(dir string) (_ *state, next uint64, snapSz, logBytes int64, logF
 				}
 				break
 			}
-			if _, err := applyOps(trees, p); err != nil {
+			if _, err := applyOps(trees, gen, p); err != nil {
 				return nil, 0, 0, 0, 0, fmt.Errorf("log %s at offset %d: %w", f.name, off, err)
 			}
 			off += n
 		}
 	}
-	return &state{buckets: trees}, next, snapSz, logBytes, len(logs), nil
+	st := &state{}
+	for name := range trees {
+		st.names = append(st.names, name)
+	}
+	sort.Strings(st.names)
+	for _, name := range st.names {
+		st.trees = append(st.trees, *trees[name])
+	}
+	return st, next, snapSz, logBytes, len(logs), nil
 }
 
-func loadSnapshot(trees map[string]*btree.BTreeG[item], raw []byte) error {
+func loadSnapshot(trees map[string]*tree, gen uint64, raw []byte) error {
 	for off := 0; off < len(raw); {
 		p, n, err := nextRecord(raw[off:])
 		if err != nil {
 			return fmt.Errorf("%w at offset %d", err, off)
 		}
-		end, err := applyOps(trees, p)
+		end, err := applyOps(trees, gen, p)
 		if err != nil {
 			return err
 		}
@@ -366,15 +380,10 @@ func writeSnapshot(dir string, seq uint64, st *state) (int64, error) {
 		size += int64(n)
 		return err
 	}
-	names := make([]string, 0, len(st.buckets))
-	for name := range st.buckets {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for i, name := range st.names {
 		payload = appendOp(payload, opCreate, name, nil, nil)
-		st.buckets[name].Ascend(func(it item) bool {
-			payload = appendOp(payload, opPut, name, it.k, it.v)
+		st.trees[i].ascend(func(it item) bool {
+			payload = appendOp(payload, opPut, name, it.key(), it.value())
 			if len(payload) >= snapshotChunk {
 				err = flush()
 			}
