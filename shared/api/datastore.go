@@ -196,6 +196,13 @@ func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
 // path has no x-token: it is reached by the broker inside the cluster (or on
 // loopback in the local runtime) and must not be exposed by the ingress.
 // Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
+// noSyncAppender is a store that can take a history event without waiting
+// for it to be synced to disk (the embedded store; see its
+// AppendEventNoSync for what that trades).
+type noSyncAppender interface {
+	AppendEventNoSync(ctx context.Context, e *store.Event) error
+}
+
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxHistoryEventBytes)
 	ev, err := ceio.ReadRequest(r, a.cfg.MaxHistoryEventBytes)
@@ -238,7 +245,11 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	rec := &store.Event{ID: e.ID(), Project: d.Project, KeptnContext: keptn.Context(*e), Type: e.Type(),
 		Stage: d.Stage, Service: d.Service, Source: e.Source(), TriggeredID: keptn.TriggeredID(*e), Time: t.UTC(), Body: raw}
-	if err := a.deps.Store.AppendEvent(r.Context(), rec); err != nil {
+	appendEvent := a.deps.Store.AppendEvent
+	if q, ok := a.deps.Store.(noSyncAppender); ok {
+		appendEvent = q.AppendEventNoSync
+	}
+	if err := appendEvent(r.Context(), rec); err != nil {
 		return fmt.Errorf("append event %s: %w", e.ID(), err)
 	}
 	return ack()

@@ -300,6 +300,13 @@ func containsRun(es []emission, r *engine.Run) bool {
 	return false
 }
 
+// noSyncAcker is a store that can record a confirmation without waiting for
+// the disk (the embedded store): a lost confirmation only means one more
+// publish, as after a crash between publishing and confirming.
+type noSyncAcker interface {
+	AckOutboxNoSync(ctx context.Context, runID string, seq int64) error
+}
+
 // publishAndKeep publishes a committed transaction's emissions, then hands
 // its runs to the run cache: only now is this goroutine done with them.
 func (s *Service) publishAndKeep(ctx context.Context, es []emission, u *unit) error {
@@ -360,9 +367,13 @@ func (s *Service) publish(ctx context.Context, es []emission) error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	ack := s.store.AckOutbox
+	if a, ok := s.store.(noSyncAcker); ok {
+		ack = a.AckOutboxNoSync
+	}
 	for _, e := range acks {
 		id, seq := e.run.ID, e.run.Outbox[len(e.run.Outbox)-1].Seq
-		if err := s.store.AckOutbox(context.WithoutCancel(ctx), id, seq); err != nil {
+		if err := ack(context.WithoutCancel(ctx), id, seq); err != nil {
 			s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
 		}
 	}

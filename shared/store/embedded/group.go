@@ -23,6 +23,9 @@ const maxGroup = 128
 type call struct {
 	fn  func(t *txn) error
 	err chan error
+	// nosync: answer once the commit is written to the log, before its
+	// sync (see AppendEventNoSync).
+	nosync bool
 }
 
 type group struct {
@@ -36,7 +39,18 @@ type group struct {
 // run more than once (when another member of its group fails), which the
 // store contract allows.
 func (s *Store) update(fn func(t *txn) error) error {
-	c := &call{fn: fn, err: make(chan error, 1)}
+	return s.enqueue(&call{fn: fn, err: make(chan error, 1)})
+}
+
+// updateNoSync is update answered as soon as the commit is in the log: it
+// survives a crash of the process, and becomes visible to readers and
+// survives a crash of the machine with the sync that follows within
+// milliseconds.
+func (s *Store) updateNoSync(fn func(t *txn) error) error {
+	return s.enqueue(&call{fn: fn, err: make(chan error, 1), nosync: true})
+}
+
+func (s *Store) enqueue(c *call) error {
 	s.group.mu.Lock()
 	s.group.pending = append(s.group.pending, c)
 	if !s.group.committing {
@@ -83,7 +97,8 @@ func (s *Store) commitLoop() {
 // the others are committed again without it. The members are answered once
 // the commit is durable, by a goroutine of their own: meanwhile the loop
 // already runs the next group on top of this one (the engine syncs them in
-// order, so nobody hears of a commit that could still be lost).
+// order, so nobody hears of a commit that could still be lost), except
+// nosync members, answered once it is written.
 func (s *Store) commit(batch []*call) {
 	failed := -1
 	durable, err := s.db.UpdateNoWait(func(btx *kv.Tx) error {
@@ -98,12 +113,21 @@ func (s *Store) commit(batch []*call) {
 	})
 	switch {
 	case err == nil:
+		waiting := batch[:0:0]
+		for _, c := range batch {
+			if c.nosync {
+				c.err <- nil
+			} else {
+				waiting = append(waiting, c)
+			}
+		}
+		// Synced even when nobody waits: readers see only synced commits.
 		go func() {
 			err := durable()
 			if err != nil {
 				err = fmt.Errorf("commit: %w", err)
 			}
-			for _, c := range batch {
+			for _, c := range waiting {
 				c.err <- err
 			}
 		}()
