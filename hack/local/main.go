@@ -29,7 +29,7 @@ func main() {
 }
 
 func run() error {
-	localrt.TuneGC()
+	localrt.TuneRuntime()
 	var cfg localrt.Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return err
