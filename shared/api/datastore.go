@@ -233,9 +233,8 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 			return ack()
 		}
 	}
-	// The SDK's encoder directly: json.Marshal would scan and compact its
-	// output once more. DecodeScope has already checked the data is JSON.
-	raw, err := e.MarshalJSON()
+	// DecodeScope has already checked the data is JSON.
+	raw, err := ceio.MarshalJSON(*e)
 	if err != nil {
 		return badRequest("encode event: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/slipwayhq/slipway/shared/ceio"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/shipyard"
 )
@@ -441,9 +442,9 @@ func (s *step) emit(r *Run, typ string, m keptn.Meta, data any) {
 		s.fail(err)
 		return
 	}
-	// The SDK's encoder directly: json.Marshal would scan and compact its
-	// output once more (the data is already compact JSON from SetData).
-	raw, err := ev.MarshalJSON()
+	// Not json.Marshal: it would scan and compact the output once more (the
+	// data is already compact JSON from SetData).
+	raw, err := ceio.MarshalJSON(ev)
 	if err != nil {
 		s.fail(fmt.Errorf("encode %s: %w", typ, err))
 		return
