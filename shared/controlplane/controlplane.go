@@ -307,12 +307,17 @@ type noSyncAcker interface {
 	AckOutboxNoSync(ctx context.Context, runID string, seq int64) error
 }
 
-// publishAndKeep publishes a committed transaction's emissions, then hands
-// its runs to the run cache: only now is this goroutine done with them.
+// publishAndKeep publishes a committed transaction's emissions. The runs
+// go back to the run cache once what is to be sent has been taken from
+// them, before sending: the next event of a run (an executor answers within
+// microseconds) then finds it decoded.
 func (s *Service) publishAndKeep(ctx context.Context, es []emission, u *unit) error {
-	err := s.publish(ctx, es)
+	out, err := s.outgoing(es)
 	s.runs.put(u.keep())
-	return err
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, out)
 }
 
 // staleAfter is how old an unconfirmed entry must be before a later
@@ -321,18 +326,23 @@ func (s *Service) publishAndKeep(ctx context.Context, es []emission, u *unit) er
 // milliseconds), and the redelivery and the sweeper cover real failures.
 const staleAfter = 2 * time.Second
 
-// publish sends outbox entries concurrently and returns once the broker
-// accepted all of them: per run, the entries after e.seq (this transition's)
-// and older unconfirmed ones that are stale. A failed send returns an error
-// so the broker redelivers the incoming event, whose replay republishes.
-// The entries are then confirmed with one blind field write per run
-// (store.AckOutbox, no transaction) before the handler acknowledges; the
-// next transaction on the run drops them, and the sweeper republishes what a
-// crash left unconfirmed.
-func (s *Service) publish(ctx context.Context, es []emission) error {
+// sendList is what a transition leaves to send: events, and per run the
+// outbox position they confirm.
+type sendList struct {
+	evs  []event.Event
+	acks []ack
+}
+
+type ack struct {
+	run string
+	seq int64
+}
+
+// outgoing picks the entries to send: per run, those after e.seq (this
+// transition's) and older unconfirmed ones that are stale.
+func (s *Service) outgoing(es []emission) (sendList, error) {
 	now := s.now()
-	var evs []event.Event
-	var acks []emission
+	var out sendList
 	for _, e := range es {
 		n := 0
 		for i := range e.run.Outbox {
@@ -342,39 +352,55 @@ func (s *Service) publish(ctx context.Context, es []emission) error {
 			}
 			ev, err := o.CloudEvent()
 			if err != nil {
-				return fmt.Errorf("run %s: %w", e.run.ID, err)
+				return sendList{}, fmt.Errorf("run %s: %w", e.run.ID, err)
 			}
-			evs = append(evs, ev)
+			out.evs = append(out.evs, ev)
 			n++
 		}
 		if n > 0 {
-			acks = append(acks, e)
+			out.acks = append(out.acks, ack{run: e.run.ID, seq: e.run.Outbox[len(e.run.Outbox)-1].Seq})
 		}
 	}
-	if len(evs) == 0 {
+	return out, nil
+}
+
+// send publishes events and returns once the broker accepted all of them
+// (concurrent sends when there are several). A failed send returns an error
+// so the broker redelivers the incoming event, whose replay republishes.
+// The entries are then confirmed with one blind field write per run
+// (store.AckOutbox, no transaction) before the handler acknowledges; the
+// next transaction on the run drops them, and the sweeper republishes what a
+// crash left unconfirmed.
+func (s *Service) send(ctx context.Context, out sendList) error {
+	switch len(out.evs) {
+	case 0:
 		return nil
+	case 1:
+		if err := s.pub.Publish(ctx, out.evs[0]); err != nil {
+			return err
+		}
+	default:
+		errs := make([]error, len(out.evs))
+		var wg sync.WaitGroup
+		for i := range out.evs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.pub.Publish(ctx, out.evs[i])
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
 	}
-	errs := make([]error, len(evs))
-	var wg sync.WaitGroup
-	for i := range evs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = s.pub.Publish(ctx, evs[i])
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	ack := s.store.AckOutbox
+	confirm := s.store.AckOutbox
 	if a, ok := s.store.(noSyncAcker); ok {
-		ack = a.AckOutboxNoSync
+		confirm = a.AckOutboxNoSync
 	}
-	for _, e := range acks {
-		id, seq := e.run.ID, e.run.Outbox[len(e.run.Outbox)-1].Seq
-		if err := ack(context.WithoutCancel(ctx), id, seq); err != nil {
-			s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", id), zap.Error(err))
+	for _, a := range out.acks {
+		if err := confirm(context.WithoutCancel(ctx), a.run, a.seq); err != nil {
+			s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", a.run), zap.Error(err))
 		}
 	}
 	return nil
