@@ -135,6 +135,20 @@ func decodeRunHeader(id string, v []byte) (*store.Run, *decoder) {
 	return r, d
 }
 
+// withAckedSeq returns a copy of the run record v with AckedSeq raised to
+// seq (nil when it is there already), and the AckedSeq v had; the rest is
+// copied as it is, not decoded.
+func withAckedSeq(id string, v []byte, seq int64) ([]byte, int64, error) {
+	r, d := decodeRunHeader(id, v)
+	if d.err != nil || seq <= r.AckedSeq {
+		return nil, r.AckedSeq, d.err
+	}
+	at := len(v) - len(d.b) - 8 // AckedSeq is the last field before the body
+	nv := append([]byte(nil), v...)
+	binary.BigEndian.PutUint64(nv[at:], uint64(seq))
+	return nv, r.AckedSeq, nil
+}
+
 func decodeRun(id string, v []byte) (*store.Run, error) {
 	r, d := decodeRunHeader(id, v)
 	r.Body = d.rest()

@@ -322,15 +322,14 @@ func ackOutbox(runID string, seq int64) func(t *txn) error {
 		if v == nil {
 			return nil
 		}
-		r, err := decodeRun(runID, v)
+		nv, old, err := withAckedSeq(runID, v, seq)
 		if err != nil {
 			return fmt.Errorf("ack run %s: %w", runID, err)
 		}
-		if seq <= r.AckedSeq {
+		if seq <= old {
 			return nil
 		}
-		r.AckedSeq = seq
-		if err := t.b(bRuns).Put([]byte(runID), encodeRun(r)); err != nil {
+		if err := t.b(bRuns).Put([]byte(runID), nv); err != nil {
 			return fmt.Errorf("ack run %s: %w", runID, err)
 		}
 		t.s.writes.Add(1)
