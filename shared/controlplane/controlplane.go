@@ -122,14 +122,14 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 		return syErr // transient: let the broker retry
 	}
 	now := s.now()
-	var touched []emission
-	var u *unit
+	var out sendList
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		u = newUnit(tx, s.eng, s.runs)
-		touched = nil
+		u := newUnit(tx, s.eng, s.runs)
+		out = sendList{}
 		if r, err := u.Run(engine.RunID(d.Project, ev.ID())); err == nil {
-			touched = []emission{{run: r}} // redelivery: publish what is still unconfirmed
-			return nil
+			// A redelivery: publish what is still unconfirmed.
+			out, err = s.finish(u, emission{run: r})
+			return err
 		} else if !errors.Is(err, engine.ErrNotFound) {
 			return err
 		}
@@ -143,7 +143,7 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 			return err
 		}
 		u.add(r)
-		touched, err = u.flush()
+		out, err = s.finish(u)
 		return err
 	})
 	if err != nil {
@@ -151,7 +151,7 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 	}
 	s.log.Info("sequence triggered", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
 		zap.String("type", ev.Type()))
-	return s.publishAndKeep(ctx, touched, u)
+	return s.send(ctx, out)
 }
 
 func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
@@ -164,12 +164,11 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 		return fmt.Errorf("%w: %s %s lacks data.project, data.stage, data.service or triggeredid", ErrInvalid, ev.Type(), ev.ID())
 	}
 	now := s.now()
-	var touched []emission
+	var out sendList
 	var outcome error
-	var u *unit
 	err = s.store.Update(ctx, func(tx store.Tx) error {
-		u = newUnit(tx, s.eng, s.runs)
-		touched, outcome = nil, nil
+		u := newUnit(tx, s.eng, s.runs)
+		out, outcome = sendList{}, nil
 		rec, err := tx.RunByTask(d.Project, tid)
 		if errors.Is(err, store.ErrNotFound) {
 			outcome = engine.ErrStale
@@ -184,15 +183,16 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 		}
 		switch err := s.eng.TaskEvent(u, r, ev, now); {
 		case errors.Is(err, engine.ErrDuplicate):
-			touched, outcome = []emission{{run: r}}, err
-			return nil
+			outcome = err
+			out, err = s.finish(u, emission{run: r})
+			return err
 		case errors.Is(err, engine.ErrStale):
 			outcome = err
 			return nil
 		case err != nil:
 			return err
 		}
-		touched, err = u.flush()
+		out, err = s.finish(u)
 		return err
 	})
 	if err != nil {
@@ -205,7 +205,7 @@ func (s *Service) taskEvent(ctx context.Context, ev event.Event) error {
 	}
 	s.log.Info("task event applied", zap.String("keptnContext", keptn.Context(ev)), zap.String("event", ev.ID()),
 		zap.String("type", ev.Type()), zap.Bool("duplicate", outcome != nil))
-	return s.publishAndKeep(ctx, touched, u)
+	return s.send(ctx, out)
 }
 
 // Control applies abort, pause or resume to the runs of a keptnContext (all
@@ -215,10 +215,9 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 		return nil
 	}
 	now := s.now()
-	var touched []emission
-	var u *unit
+	var out sendList
 	err := s.store.Update(ctx, func(tx store.Tx) error {
-		u = newUnit(tx, s.eng, s.runs)
+		u := newUnit(tx, s.eng, s.runs)
 		cc, err := u.control(project, kctx)
 		if err != nil {
 			return err
@@ -240,14 +239,14 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 				return err
 			}
 		}
-		touched, err = u.flush()
+		out, err = s.finish(u)
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("%s context %s: %w", a, kctx, err)
 	}
 	s.log.Info("sequence control", zap.String("keptnContext", kctx), zap.String("action", string(a)), zap.String("stage", stage))
-	return s.publishAndKeep(ctx, touched, u)
+	return s.send(ctx, out)
 }
 
 // Sweep fires due timers and republishes unconfirmed outbox entries. It
@@ -260,13 +259,12 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 	}
 	var firstErr error
 	for _, id := range ids {
-		var touched []emission
-		var u *unit
+		var out sendList
 		err := s.store.Update(ctx, func(tx store.Tx) error {
-			u = newUnit(tx, s.eng, s.runs)
+			u := newUnit(tx, s.eng, s.runs)
+			out = sendList{}
 			r, err := u.Run(id)
 			if errors.Is(err, engine.ErrNotFound) {
-				touched = nil
 				return nil
 			}
 			if err != nil {
@@ -275,14 +273,11 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 			if err := s.eng.Tick(u, r, now); err != nil {
 				return err
 			}
-			touched, err = u.flush()
-			if err == nil && !containsRun(touched, r) {
-				touched = append(touched, emission{run: r}) // still publish its unconfirmed entries
-			}
+			out, err = s.finish(u, emission{run: r}) // still publish its unconfirmed entries
 			return err
 		})
 		if err == nil {
-			err = s.publishAndKeep(ctx, touched, u)
+			err = s.send(ctx, out)
 		}
 		if err != nil && firstErr == nil {
 			firstErr = fmt.Errorf("sweep run %s: %w", id, err)
@@ -307,17 +302,30 @@ type noSyncAcker interface {
 	AckOutboxNoSync(ctx context.Context, runID string, seq int64) error
 }
 
-// publishAndKeep publishes a committed transaction's emissions. The runs
-// go back to the run cache once what is to be sent has been taken from
-// them, before sending: the next event of a run (an executor answers within
-// microseconds) then finds it decoded.
-func (s *Service) publishAndKeep(ctx context.Context, es []emission, u *unit) error {
-	out, err := s.outgoing(es)
-	s.runs.put(u.keep())
+// finish ends a transaction's work on its unit: it writes the changed
+// documents, takes from the runs what is to be sent (the transition's
+// emissions, plus extra runs' unconfirmed entries), and hands the runs to the
+// run cache. It runs inside the transaction, so the next event of a run (an
+// executor answers within microseconds) finds it decoded even while this
+// handler still waits for its commit to be durable; from here on the
+// handler touches only the returned list. A run cached by a transaction that
+// then fails to commit is never used: its document is not the stored one.
+func (s *Service) finish(u *unit, extra ...emission) (sendList, error) {
+	touched, err := u.flush()
 	if err != nil {
-		return err
+		return sendList{}, err
 	}
-	return s.send(ctx, out)
+	for _, e := range extra {
+		if !containsRun(touched, e.run) {
+			touched = append(touched, e)
+		}
+	}
+	out, err := s.outgoing(touched)
+	if err != nil {
+		return sendList{}, err
+	}
+	s.runs.put(u.keep())
+	return out, nil
 }
 
 // staleAfter is how old an unconfirmed entry must be before a later
