@@ -6,6 +6,7 @@
 package controlplane
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -64,18 +65,35 @@ func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards =
 // New returns a control plane on st publishing through pub.
 func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
 	s := &Service{store: st, pub: pub, eng: eng, runs: newRunCache(), now: time.Now, log: zap.NewNop()}
-	s.shipyards = StoreShipyards{Store: st}
+	s.shipyards = &StoreShipyards{Store: st}
 	for _, o := range opts {
 		o(s)
 	}
 	return s
 }
 
-// StoreShipyards reads shipyard.yaml from the project's resources.
-type StoreShipyards struct{ Store store.Store }
+// StoreShipyards reads shipyard.yaml from the project's resources. It
+// keeps the last parsed shipyard of each project and parses again only when
+// the file's content changed: every sequence trigger asks, and parsing the
+// YAML was the costliest step of a trigger. Parsed shipyards are shared, so
+// nothing may modify one.
+type StoreShipyards struct {
+	Store store.Store
+
+	mu     sync.Mutex
+	parsed map[string]parsedShipyard
+}
+
+type parsedShipyard struct {
+	content []byte
+	sy      *shipyard.Shipyard
+}
+
+// maxParsedShipyards bounds the cache (one entry per project).
+const maxParsedShipyards = 256
 
 // Shipyard implements Shipyards.
-func (y StoreShipyards) Shipyard(ctx context.Context, project string) (*shipyard.Shipyard, error) {
+func (y *StoreShipyards) Shipyard(ctx context.Context, project string) (*shipyard.Shipyard, error) {
 	res, err := y.Store.GetResource(ctx, project, "", "", "shipyard.yaml")
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrUnknownProject, project)
@@ -83,7 +101,23 @@ func (y StoreShipyards) Shipyard(ctx context.Context, project string) (*shipyard
 	if err != nil {
 		return nil, fmt.Errorf("load shipyard of %s: %w", project, err)
 	}
-	return shipyard.Parse(res.Content)
+	y.mu.Lock()
+	p, ok := y.parsed[project]
+	y.mu.Unlock()
+	if ok && bytes.Equal(p.content, res.Content) {
+		return p.sy, nil
+	}
+	sy, err := shipyard.Parse(res.Content)
+	if err != nil {
+		return nil, err
+	}
+	y.mu.Lock()
+	if y.parsed == nil || len(y.parsed) >= maxParsedShipyards {
+		y.parsed = map[string]parsedShipyard{}
+	}
+	y.parsed[project] = parsedShipyard{content: res.Content, sy: sy}
+	y.mu.Unlock()
+	return sy, nil
 }
 
 // PingType is the type of PingSource events (the sweeper tick).
