@@ -62,7 +62,7 @@ func main() {
 	flag.BoolVar(&o.nosync, "nosync", false, "embedded store without fdatasync (diagnostic: what durability costs; not a supported mode)")
 	flag.IntVar(&o.repeat, "repeat", 1, "passes, each measuring the relay and then the load on a fresh runtime; prints the median ratio")
 	flag.Parse()
-	localrt.TuneRuntime() // the runtime's settings: the harness runs it in process
+	localrt.TuneRuntime(o.storeKind == "embedded") // the runtime's settings: the harness runs it in process
 	if o.repeat > 1 && (o.cpuprofile != "" || o.memprofile != "") {
 		fmt.Fprintln(os.Stderr, "load: -cpuprofile and -memprofile take one pass (-repeat 1)")
 		os.Exit(2)

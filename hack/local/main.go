@@ -29,7 +29,7 @@ func main() {
 }
 
 func run() error {
-	localrt.TuneRuntime()
+	localrt.TuneRuntime(true) // this runtime always runs the embedded store
 	var cfg localrt.Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return err

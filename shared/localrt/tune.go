@@ -23,19 +23,23 @@ const (
 // settings, so only a main package calls it. GOGC, GOMEMLIMIT or GOMAXPROCS
 // in the environment leave the matching Go default alone.
 //
-// GOMAXPROCS is one more than Go's default (the CPUs available): the
-// embedded store's fdatasync blocks its thread, and the Go scheduler
+// With the embedded store (embedded true), GOMAXPROCS is one more than Go's
+// default (the CPUs available): the store's fdatasync blocks its thread, and the Go scheduler
 // often leaves that thread's P idle for the whole sync rather than handing
 // it to another thread, so with one P per core a core sat idle for every
 // sync. Under the load harness on 2 cores the process used 1.5–1.7 cores at
 // 2 Ps and 1.9–1.95 at 3, for 35–45 % more runs/s; the broker's bare relay
-// ran as fast at 3 Ps as at 2 (at 4 it lost 17 %).
-func TuneRuntime() {
+// ran as fast at 3 Ps as at 2 (at 4 it lost 17 %). Without fdatasync
+// there is nothing to make up for: against the Firestore emulator on the
+// same 2 cores the load harness ran 6.7 runs/s with 14 redeliveries at 3
+// Ps and 9.1 with none at 2 (one run each; the extra P competes with the
+// emulator).
+func TuneRuntime(embedded bool) {
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(gcPercent)
 		debug.SetMemoryLimit(memoryLimit)
 	}
-	if os.Getenv("GOMAXPROCS") == "" {
+	if embedded && os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 	}
 }
