@@ -3,6 +3,7 @@ package embedded
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/slipwayhq/slipway/shared/store/kv"
 )
@@ -19,6 +20,9 @@ import (
 
 // maxGroup bounds one group so a commit never holds the writer for long.
 const maxGroup = 128
+
+// lazySync is how soon a group of nosync members only is synced.
+const lazySync = 2 * time.Millisecond
 
 type call struct {
 	fn  func(t *txn) error
@@ -121,7 +125,14 @@ func (s *Store) commit(batch []*call) {
 				waiting = append(waiting, c)
 			}
 		}
-		// Synced even when nobody waits: readers see only synced commits.
+		if len(waiting) == 0 {
+			// Synced even when nobody waits (readers see only synced
+			// commits), but a little later: a transition's sync most likely
+			// covers it by then. Syncing at once made the next transition
+			// wait for this sync and then for the engine's sync delay.
+			time.AfterFunc(lazySync, func() { _ = durable() })
+			return
+		}
 		go func() {
 			err := durable()
 			if err != nil {
