@@ -22,9 +22,11 @@ const runCacheSize = 4096
 // whose values all came from JSON decoding or the engine, so decoding it
 // again would give an equal run.
 //
-// A run has one owner at a time: take removes the entry, and the handler
-// puts its runs back only after it has finished with them (published and
-// confirmed their outbox entries), so no two goroutines share a run.
+// A run has one owner at a time: take removes the entry, and the
+// transaction puts its runs back as its last step, after taking from them
+// what its handler will send, so no two goroutines share a run. A run put
+// back by a transaction that then fails to commit is never used: its
+// document is not the stored one.
 type runCache struct {
 	mu sync.Mutex
 	m  map[string]cachedRun

@@ -195,11 +195,8 @@ func (u *unit) flush() ([]emission, error) {
 }
 
 // keep returns the flushed runs with their documents, for the run cache
-// once the transaction committed and the caller is done with them.
+// (see Service.finish).
 func (u *unit) keep() []cachedRun {
-	if u == nil {
-		return nil
-	}
 	out := make([]cachedRun, 0, len(u.order))
 	for _, id := range u.order {
 		if l := u.runs[id]; l.body != nil {
