@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/store/kv"
@@ -62,6 +63,9 @@ type Options struct {
 type Store struct {
 	db    *kv.DB
 	group group
+	// lazySync: commits nobody waits for are synced a little later (off
+	// without fdatasync, where syncing costs nothing).
+	lazySync time.Duration
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64
 }
@@ -90,7 +94,11 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	st := &Store{db: db}
+	if !o.NoSync {
+		st.lazySync = lazySync
+	}
+	return st, nil
 }
 
 // Close closes the file.

@@ -125,12 +125,12 @@ func (s *Store) commit(batch []*call) {
 				waiting = append(waiting, c)
 			}
 		}
-		if len(waiting) == 0 {
+		if len(waiting) == 0 && s.lazySync > 0 {
 			// Synced even when nobody waits (readers see only synced
 			// commits), but a little later: a transition's sync most likely
 			// covers it by then. Syncing at once made the next transition
 			// wait for this sync and then for the engine's sync delay.
-			time.AfterFunc(lazySync, func() { _ = durable() })
+			time.AfterFunc(s.lazySync, func() { _ = durable() })
 			return
 		}
 		go func() {
