@@ -63,8 +63,9 @@ type Options struct {
 type Store struct {
 	db    *kv.DB
 	group group
-	// lazySync: commits nobody waits for are synced a little later (off
-	// without fdatasync, where syncing costs nothing).
+	// lazySync: commits nobody waits for are synced a little later. 0
+	// without fdatasync, where a commit is published to readers before
+	// anyone is answered.
 	lazySync time.Duration
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64

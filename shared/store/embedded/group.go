@@ -116,6 +116,19 @@ func (s *Store) commit(batch []*call) {
 		return nil
 	})
 	switch {
+	case err == nil && s.lazySync == 0:
+		// No fdatasync: durable only publishes the commit to readers, at
+		// once, so every member (nosync ones too) reads its own write.
+		if err := durable(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+			for _, c := range batch {
+				c.err <- err
+			}
+			return
+		}
+		for _, c := range batch {
+			c.err <- nil
+		}
 	case err == nil:
 		waiting := batch[:0:0]
 		for _, c := range batch {
@@ -125,7 +138,7 @@ func (s *Store) commit(batch []*call) {
 				waiting = append(waiting, c)
 			}
 		}
-		if len(waiting) == 0 && s.lazySync > 0 {
+		if len(waiting) == 0 {
 			// Synced even when nobody waits (readers see only synced
 			// commits), but a little later: a transition's sync most likely
 			// covers it by then. Syncing at once made the next transition
