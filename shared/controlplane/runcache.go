@@ -42,9 +42,6 @@ func newRunCache() *runCache { return &runCache{m: map[string]cachedRun{}} }
 // take returns the cached run for id if it was decoded from body, and
 // forgets it either way.
 func (c *runCache) take(id string, body []byte) *engine.Run {
-	if c == nil {
-		return nil
-	}
 	c.mu.Lock()
 	e, ok := c.m[id]
 	if ok {
@@ -59,7 +56,7 @@ func (c *runCache) take(id string, body []byte) *engine.Run {
 
 // put caches runs that are now in the store as the given bodies.
 func (c *runCache) put(runs []cachedRun) {
-	if c == nil || len(runs) == 0 {
+	if len(runs) == 0 {
 		return
 	}
 	c.mu.Lock()

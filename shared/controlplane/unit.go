@@ -18,7 +18,7 @@ import (
 type unit struct {
 	tx    store.Tx
 	eng   *engine.Engine
-	cache *runCache // nil: decode every run
+	cache *runCache // the service's decoded runs
 	runs  map[string]*loaded[engine.Run]
 	order []string // run ids in load order, for deterministic writes
 	lanes map[engine.LaneKey]*loaded[engine.Lane]
