@@ -113,6 +113,10 @@ func Parse(text string) (Request, error) {
 		if !ok || !validHeaderName(name) {
 			return Request{}, syntaxErr(i+1, "want a header 'Name: value' or a blank line before the body")
 		}
+		if strings.ContainsAny(value, "\r\n") {
+			// A bare CR inside a line would split the header on the wire.
+			return Request{}, syntaxErr(i+1, "header %q has a carriage return in its value", name)
+		}
 		r.Headers = append(r.Headers, Header{Name: name, Value: value})
 	}
 	var body []string
