@@ -191,11 +191,6 @@ func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
 	return err == nil, err
 }
 
-// POST /internal/history: the broker delivers every event here (binary or
-// structured CloudEvents); Keptn events are appended to the history. This
-// path has no x-token: it is reached by the broker inside the cluster (or on
-// loopback in the local runtime) and must not be exposed by the ingress.
-// Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 // noSyncAppender is a store that can take a history event without waiting
 // for it to be synced to disk (the embedded store; see its
 // AppendEventNoSync for what that trades).
@@ -203,6 +198,11 @@ type noSyncAppender interface {
 	AppendEventNoSync(ctx context.Context, e *store.Event) error
 }
 
+// POST /internal/history: the broker delivers every event here (binary or
+// structured CloudEvents); Keptn events are appended to the history. This
+// path has no x-token: it is reached by the broker inside the cluster (or on
+// loopback in the local runtime) and must not be exposed by the ingress.
+// Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxHistoryEventBytes)
 	ev, err := ceio.ReadRequest(r, a.cfg.MaxHistoryEventBytes)
