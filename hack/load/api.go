@@ -31,8 +31,10 @@ func (a *apiClient) post(path string, body any) error {
 		return err
 	}
 	defer res.Body.Close()
+	// Read to the end either way: a body left unread closes the connection,
+	// and the harness would dial (and pay for) one per trigger.
+	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode >= 300 {
-		b, _ := io.ReadAll(res.Body)
 		return fmt.Errorf("POST %s: %d %s", path, res.StatusCode, b)
 	}
 	return nil

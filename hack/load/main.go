@@ -114,7 +114,7 @@ func median(xs []float64) float64 {
 type recorder struct {
 	mu         sync.Mutex
 	brokerURL  string
-	tasks      int
+	lastTask   string // the type of a run's last task, "lt<tasks>"
 	client     *http.Client
 	triggered  map[string]time.Time // context → trigger sent
 	firstTask  map[string]time.Time // context → first task .triggered received
@@ -131,15 +131,25 @@ type recorder struct {
 	errs       int
 }
 
+// scope is the part of a task .triggered the executor echoes back.
+type scope struct {
+	Project string `json:"project"`
+	Stage   string `json:"stage"`
+	Service string `json:"service"`
+}
+
+// answer is the data of the executor's .started and .finished.
+type answer struct {
+	scope
+	Status string `json:"status"`
+	Result string `json:"result,omitempty"`
+}
+
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	now := time.Now()
 	body, _ := io.ReadAll(req.Body)
 	w.WriteHeader(http.StatusAccepted)
 	typ := req.Header.Get("Ce-Type")
-	kctx := req.Header.Get("Ce-Shkeptncontext")
-	var data map[string]any
-	_ = json.Unmarshal(body, &data)
-	service, _ := data["service"].(string)
 	if strings.HasSuffix(typ, ".load.finished") {
 		r.mu.Lock()
 		r.finished++
@@ -149,62 +159,70 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		r.mu.Unlock()
 		return
 	}
+	kctx := req.Header.Get("Ce-Shkeptncontext")
+	id := req.Header.Get("Ce-Id")
+	var sc scope
+	_ = json.Unmarshal(body, &sc)
 	task := strings.TrimSuffix(strings.TrimPrefix(typ, "sh.keptn.event."), ".triggered")
 	r.mu.Lock()
-	if first, ok := r.seenIDs[req.Header.Get("Ce-Id")]; ok {
+	if first, ok := r.seenIDs[id]; ok {
 		r.dups = append(r.dups, now.Sub(first))
 		r.mu.Unlock()
 		return // a repeated delivery: answered already
 	}
-	r.seenIDs[req.Header.Get("Ce-Id")] = now
+	r.seenIDs[id] = now
 	if task == "lt1" {
 		if _, ok := r.firstTask[kctx]; !ok {
 			r.firstTask[kctx] = now
-			r.queued[kctx] = r.seen[service]
-			r.seen[service] = true
+			r.queued[kctx] = r.seen[sc.Service]
+			r.seen[sc.Service] = true
 			// A hand-over: this run was waiting when the run before it on
 			// the service sent its last .finished.
-			if t, ok := r.lastFin[service]; ok {
+			if t, ok := r.lastFin[sc.Service]; ok {
 				if r.triggered[kctx].Before(t) {
 					r.handover = append(r.handover, now.Sub(t))
 				}
-				delete(r.lastFin, service)
+				delete(r.lastFin, sc.Service)
 			}
 		}
 	}
 	r.mu.Unlock()
-	id := req.Header.Get("Ce-Id")
+	last := task == r.lastTask
 	go func() {
-		for _, kind := range []string{"started", "finished"} {
-			out := map[string]any{"project": data["project"], "stage": data["stage"], "service": service, "status": "succeeded"}
-			if kind == "finished" {
-				out["result"] = "pass"
-				if task == fmt.Sprintf("lt%d", r.tasks) {
-					r.mu.Lock()
-					r.lastFin[service] = time.Now()
-					r.mu.Unlock()
-				}
+		started, _ := json.Marshal(answer{scope: sc, Status: "succeeded"})
+		finished, _ := json.Marshal(answer{scope: sc, Status: "succeeded", Result: "pass"})
+		for _, a := range [2]struct {
+			kind string
+			data []byte
+		}{{"started", started}, {"finished", finished}} {
+			if a.kind == "finished" && last {
+				r.mu.Lock()
+				r.lastFin[sc.Service] = time.Now()
+				r.mu.Unlock()
 			}
-			raw, _ := json.Marshal(out)
-			rq, _ := http.NewRequest(http.MethodPost, r.brokerURL, bytes.NewReader(raw))
-			rq.Header.Set("Ce-Specversion", "1.0")
-			rq.Header.Set("Ce-Id", id+"-"+kind)
-			rq.Header.Set("Ce-Source", "load-executor")
-			rq.Header.Set("Ce-Type", "sh.keptn.event."+task+"."+kind)
-			rq.Header.Set("Ce-Shkeptncontext", kctx)
-			rq.Header.Set("Ce-Triggeredid", id)
-			rq.Header.Set("Content-Type", "application/json")
+			rq, _ := http.NewRequest(http.MethodPost, r.brokerURL, bytes.NewReader(a.data))
+			rq.Header = http.Header{
+				"Ce-Specversion":    {"1.0"},
+				"Ce-Id":             {id + "-" + a.kind},
+				"Ce-Source":         {"load-executor"},
+				"Ce-Type":           {"sh.keptn.event." + task + "." + a.kind},
+				"Ce-Shkeptncontext": {kctx},
+				"Ce-Triggeredid":    {id},
+				"Content-Type":      {"application/json"},
+			}
 			res, err := r.client.Do(rq)
-			r.mu.Lock()
-			if err != nil || res.StatusCode >= 300 {
-				r.errs++
-			} else {
-				r.taskEvents++
-			}
-			r.mu.Unlock()
+			ok := err == nil && res.StatusCode < 300
 			if err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
 			}
+			r.mu.Lock()
+			if ok {
+				r.taskEvents++
+			} else {
+				r.errs++
+			}
+			r.mu.Unlock()
 		}
 	}()
 }
@@ -226,7 +244,7 @@ func run(o options) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	rec := &recorder{tasks: o.tasks, client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
+	rec := &recorder{lastTask: fmt.Sprintf("lt%d", o.tasks), client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		triggered: map[string]time.Time{}, firstTask: map[string]time.Time{}, lastFin: map[string]time.Time{},
 		queued: map[string]bool{}, seen: map[string]bool{}, seenIDs: map[string]time.Time{},
 		done: make(chan struct{}), total: o.runs}
