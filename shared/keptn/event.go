@@ -115,12 +115,15 @@ type Scope struct {
 // payload, a cost paid on every event. Like Keptn's Go SDK (and unlike
 // DecodeData's map lookups) it matches the keys case-insensitively.
 func DecodeScope(e event.Event) (Scope, error) {
-	var s Scope
 	raw := e.Data()
 	if len(raw) == 0 {
+		return Scope{}, nil
+	}
+	if s, ok := scanScope(raw); ok {
 		return s, nil
 	}
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, err := decodeScopeJSON(raw)
+	if err != nil {
 		return Scope{}, fmt.Errorf("event %s: data is not a JSON object with string project, stage and service: %w", e.ID(), err)
 	}
 	return s, nil
