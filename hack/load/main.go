@@ -127,6 +127,7 @@ type recorder struct {
 	finished   int
 	taskEvents int
 	done       chan struct{}
+	jobs       chan job // task .triggered to answer, for the answerers
 	total      int
 	errs       int
 }
@@ -187,27 +188,49 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.mu.Unlock()
-	last := task == r.lastTask
-	go func() {
-		started, _ := json.Marshal(answer{scope: sc, Status: "succeeded"})
-		finished, _ := json.Marshal(answer{scope: sc, Status: "succeeded", Result: "pass"})
+	r.jobs <- job{sc: sc, id: id, kctx: kctx, task: task, last: task == r.lastTask}
+}
+
+// job is a task .triggered the executor answers.
+type job struct {
+	sc             scope
+	id, kctx, task string
+	last           bool // the run's last task
+}
+
+// answerers is how many goroutines send the executor's answers: long-lived,
+// as the relay's producers are (a goroutine per task grew its stack on
+// every HTTP call, 2 % of the process's CPU).
+const answerers = 64
+
+// answer sends the .started and the .finished of each job.
+func (r *recorder) answer(quit <-chan struct{}) {
+	for {
+		var j job
+		select {
+		case j = <-r.jobs:
+		case <-quit:
+			return
+		}
+		started, _ := json.Marshal(answer{scope: j.sc, Status: "succeeded"})
+		finished, _ := json.Marshal(answer{scope: j.sc, Status: "succeeded", Result: "pass"})
 		for _, a := range [2]struct {
 			kind string
 			data []byte
 		}{{"started", started}, {"finished", finished}} {
-			if a.kind == "finished" && last {
+			if a.kind == "finished" && j.last {
 				r.mu.Lock()
-				r.lastFin[sc.Service] = time.Now()
+				r.lastFin[j.sc.Service] = time.Now()
 				r.mu.Unlock()
 			}
 			rq, _ := http.NewRequest(http.MethodPost, r.brokerURL, bytes.NewReader(a.data))
 			rq.Header = http.Header{
 				"Ce-Specversion":    {"1.0"},
-				"Ce-Id":             {id + "-" + a.kind},
+				"Ce-Id":             {j.id + "-" + a.kind},
 				"Ce-Source":         {"load-executor"},
-				"Ce-Type":           {"sh.keptn.event." + task + "." + a.kind},
-				"Ce-Shkeptncontext": {kctx},
-				"Ce-Triggeredid":    {id},
+				"Ce-Type":           {"sh.keptn.event." + j.task + "." + a.kind},
+				"Ce-Shkeptncontext": {j.kctx},
+				"Ce-Triggeredid":    {j.id},
 				"Content-Type":      {"application/json"},
 			}
 			res, err := r.client.Do(rq)
@@ -224,7 +247,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 			}
 			r.mu.Unlock()
 		}
-	}()
+	}
 }
 
 func run(o options) (result, error) {
@@ -247,7 +270,13 @@ func run(o options) (result, error) {
 	rec := &recorder{lastTask: fmt.Sprintf("lt%d", o.tasks), client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}},
 		triggered: map[string]time.Time{}, firstTask: map[string]time.Time{}, lastFin: map[string]time.Time{},
 		queued: map[string]bool{}, seen: map[string]bool{}, seenIDs: map[string]time.Time{},
-		done: make(chan struct{}), total: o.runs}
+		done: make(chan struct{}), total: o.runs, jobs: make(chan job, 4*o.runs)}
+	quit := make(chan struct{})
+	for range answerers {
+		go rec.answer(quit)
+	}
+	// Not close(rec.jobs): a late delivery may still be in ServeHTTP.
+	defer close(quit)
 	srv := &http.Server{Handler: rec}
 	go srv.Serve(l)
 	defer srv.Close()
