@@ -97,7 +97,7 @@ func summarize(res []result) {
 	fmt.Printf("--- %d passes: median (min–max)\n", len(res))
 	fmt.Printf("runs/s                         %8.1f  (%.1f–%.1f)\n", median(rps), slices.Min(rps), slices.Max(rps))
 	fmt.Printf("ideal runs/s                   %8.1f  (%.1f–%.1f)\n", median(ideal), slices.Min(ideal), slices.Max(ideal))
-	fmt.Printf("throughput / ideal             %7.0f%%  (%.0f–%.0f %%)\n", median(ratio), slices.Min(ratio), slices.Max(ratio))
+	fmt.Printf("throughput / ideal             %7.1f%%  (%.1f–%.1f %%)\n", median(ratio), slices.Min(ratio), slices.Max(ratio))
 }
 
 func median(xs []float64) float64 {
@@ -485,7 +485,7 @@ func report(o options, rec *recorder, elapsed time.Duration, relay broker.Relay,
 	fmt.Printf("bare relay: hops/s             %8.0f  (HTTP ingress → no-op subscriber)\n", relay.HopsPerSec)
 	fmt.Printf("ideal runs/s                   %8.1f  (1 ÷ (ingress/run × ingress cost + deliveries/run ÷ delivery rate))\n", ideal)
 	fmt.Printf("ideal runs/s, deliveries only  %8.1f  (delivery rate ÷ deliveries/run, ignoring ingress: a looser bound)\n", relay.DeliveriesPerSec/hops)
-	fmt.Printf("throughput / ideal             %7.0f%%\n", 100*runsPerSec/ideal)
+	fmt.Printf("throughput / ideal             %7.1f%%\n", 100*runsPerSec/ideal)
 	return result{runsPerSec: runsPerSec, ideal: ideal}
 }
 
