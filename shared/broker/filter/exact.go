@@ -2,6 +2,8 @@ package filter
 
 import (
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 )
@@ -10,13 +12,27 @@ import (
 // value (non-strings rendered with %v) equal to the given one, case-sensitive.
 // Keys are ANDed. Empty attributes or values are an error.
 func NewExact(attrs map[string]string) (Filter, error) {
-	if err := checkPairs(attrs, "value"); err != nil {
+	return attrMatcher(attrs, "value", func(got, want string) bool { return got == want })
+}
+
+// attrMatcher returns a filter that passes when every attribute in attrs is
+// present and test(its value, attrs[name]) holds. The pairs are copied to a
+// sorted slice: the broker evaluates every Trigger's filter on every event,
+// and ranging over a map each time showed in its profile.
+func attrMatcher(attrs map[string]string, what string, test func(got, want string) bool) (Filter, error) {
+	if err := checkPairs(attrs, what); err != nil {
 		return nil, err
 	}
+	type pair struct{ name, want string }
+	ps := make([]pair, 0, len(attrs))
+	for k, v := range attrs {
+		ps = append(ps, pair{k, v})
+	}
+	slices.SortFunc(ps, func(a, b pair) int { return strings.Compare(a.name, b.name) })
 	return matcher{func(e event.Event) Result {
-		for k, want := range attrs {
-			got, ok := LookupAttribute(e, k)
-			if !ok || stringValue(got) != want {
+		for _, p := range ps {
+			got, ok := LookupAttribute(e, p.name)
+			if !ok || !test(stringValue(got), p.want) {
 				return Fail
 			}
 		}
