@@ -329,27 +329,18 @@ func (e *encoder) bytes(b []byte) {
 	e.b = append(e.b, '"')
 }
 
-func (e *encoder) strings(m map[string]string) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	e.raw(`{`)
-	for i, k := range keys {
-		e.comma(i)
-		e.str(k)
-		e.b = append(e.b, ':')
-		e.str(m[k])
-	}
-	e.raw(`}`)
-}
+func (e *encoder) strings(m map[string]string) { writeMap(e, m, e.str) }
 
 func (e *encoder) object(m map[string]any) {
 	if m == nil {
 		e.raw(`null`)
 		return
 	}
+	writeMap(e, m, e.value)
+}
+
+// writeMap writes m with its keys sorted, as encoding/json does.
+func writeMap[V any](e *encoder, m map[string]V, value func(V)) {
 	var buf [16]string
 	keys := buf[:0]
 	for k := range m {
@@ -361,7 +352,7 @@ func (e *encoder) object(m map[string]any) {
 		e.comma(i)
 		e.str(k)
 		e.b = append(e.b, ':')
-		e.value(m[k])
+		value(m[k])
 	}
 	e.raw(`}`)
 }
