@@ -31,8 +31,8 @@ func attrMatcher(attrs map[string]string, what string, test func(got, want strin
 	slices.SortFunc(ps, func(a, b pair) int { return strings.Compare(a.name, b.name) })
 	return matcher{func(e event.Event) Result {
 		for _, p := range ps {
-			got, ok := LookupAttribute(e, p.name)
-			if !ok || !test(stringValue(got), p.want) {
+			got, ok := lookupString(e, p.name)
+			if !ok || !test(got, p.want) {
 				return Fail
 			}
 		}
