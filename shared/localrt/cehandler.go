@@ -62,10 +62,11 @@ func CEHandler(fn func(context.Context, event.Event) error) http.Handler {
 // resultStatus maps a handler's result to an HTTP status as sdk-go's
 // receivers do.
 func resultStatus(err error) (int, string) {
+	if err == nil {
+		return http.StatusOK, "" // before res: errors.As moves it to the heap
+	}
 	var res *cehttp.Result
 	switch {
-	case err == nil:
-		return http.StatusOK, ""
 	case errors.As(err, &res) && res.StatusCode >= 200 && res.StatusCode < 600:
 		if res.StatusCode < 300 {
 			return res.StatusCode, ""
