@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of every module: vet, the race detector, the Firestore
 # emulator for the Firestore driver (started here unless
-# FIRESTORE_EMULATOR_HOST is set), deno from npm for the task runner, and a
+# FIRESTORE_EMULATOR_HOST is set), deno from npm for the task runner,
+# Prometheus, Chromium and tmux from Debian (hack/packages.sh), and a
 # short run of every fuzz target. Usage: ./hack/test.sh   (FUZZTIME=5s default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,8 @@ if [[ -z "${FIRESTORE_EMULATOR_HOST:-}" ]]; then
   trap './hack/emulator.sh stop >/dev/null 2>&1 || true' EXIT
 fi
 echo "firestore emulator: $FIRESTORE_EMULATOR_HOST"
+eval "$(./hack/packages.sh)"
+echo "prometheus: $SLIPWAY_PROMETHEUS chromium: $SLIPWAY_CHROMIUM tmux: $SLIPWAY_TMUX"
 SLIPWAY_DENO="$(./hack/deno/install.sh)"
 export SLIPWAY_DENO
 echo "deno: $SLIPWAY_DENO"
