@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"go.uber.org/zap"
@@ -34,26 +35,30 @@ func (a *api) listEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	token := tokenParam(r, "nextPageKey")
+	offset, err := offsetParam(r, "nextPageKey")
+	if err != nil {
+		return err
+	}
 	out := map[string]any{"events": []json.RawMessage{}, "nextPageKey": "0", "pageSize": 0}
 	if eq.Project == "" && eq.KeptnContext == "" { // Keptn: no collection to read from
 		out["totalCount"] = 0
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	}
-	evs, next, err := a.deps.Store.ListEvents(r.Context(), eq, store.Page{Size: size, Token: token})
+	evs, next, err := a.eventPage(r.Context(), eq, offset, size)
 	if err != nil {
-		return fmt.Errorf("list events: %w", err)
+		return err
 	}
 	items := make([]json.RawMessage, 0, len(evs))
 	for _, e := range evs {
 		items = append(items, e.Body)
 	}
 	out["events"], out["pageSize"] = items, len(items)
-	if next != "" {
-		out["nextPageKey"] = next
-	} else if token == "" {
-		out["totalCount"] = len(items)
+	if next > 0 {
+		out["nextPageKey"] = strconv.Itoa(next)
+	} else {
+		// The last page: the count is known without counting.
+		out["totalCount"] = offset + len(items)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

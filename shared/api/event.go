@@ -270,7 +270,7 @@ func (a *api) metadata(w http.ResponseWriter, _ *http.Request) error {
 		"shipyardversion":       "0.2.4",
 		"bridgeversion":         "",
 		"keptnservices":         map[string]any{},
-		"automaticprovisioning": false,
+		"automaticprovisioning": true, // no git upstream: the CLI must not ask for one
 		"product":               "slipway",
 	})
 	return nil

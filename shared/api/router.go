@@ -25,6 +25,8 @@ type api struct {
 	// integ is deps.Store's IntegrationStore, nil if the driver has none.
 	integ IntegrationStore
 	purge purgeState
+	// cursors keeps the store cursor behind each event-history offset handed out.
+	cursors *eventCursors
 	// routes is the table the mux was built from (the OpenAPI test reads it).
 	routes []route
 }
@@ -74,7 +76,7 @@ const HistoryPath = "/internal/history"
 func New(cfg Config, deps Deps) http.Handler {
 	cfg = cfg.withDefaults()
 	deps = deps.withDefaults()
-	a := &api{cfg: cfg, deps: deps, log: deps.Logger}
+	a := &api{cfg: cfg, deps: deps, log: deps.Logger, cursors: newEventCursors(1024)}
 	a.auth = newAuthenticator(cfg, deps.Clock)
 	if is, ok := deps.Store.(IntegrationStore); ok {
 		a.integ = is
@@ -138,10 +140,16 @@ func (a *api) table() []route {
 		{"GET", "/api/mongodb-datastore/event", false, a.listEvents},
 		{"GET", "/api/mongodb-datastore/event/type/{eventType}", false, a.eventsByType},
 	}
+	// configuration-service is the Keptn 0.x/1.x name of the resource
+	// service: older clients, the Keptn docs' curl examples and scripts still
+	// use it, so it is served by the same handlers behind the same auth.
 	for _, lvl := range []string{
 		"/api/resource-service/v1/project/{project}",
 		"/api/resource-service/v1/project/{project}/stage/{stage}",
 		"/api/resource-service/v1/project/{project}/stage/{stage}/service/{service}",
+		"/api/configuration-service/v1/project/{project}",
+		"/api/configuration-service/v1/project/{project}/stage/{stage}",
+		"/api/configuration-service/v1/project/{project}/stage/{stage}/service/{service}",
 	} {
 		rs = append(rs,
 			route{"POST", lvl + "/resource", false, a.createResources},
