@@ -41,6 +41,8 @@ type Cmd struct {
 	// part of a secret can be left (redacting the capped output afterwards
 	// would miss a secret cut in two). nil masks nothing.
 	Redact *redact.Redactor
+
+	jail *jail // set by Sandbox.Run
 }
 
 // Result of a run. A process killed by timeout or cancellation has
@@ -70,6 +72,9 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	cmd.Dir = c.Dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.jail != nil {
+		c.jail.apply(cmd)
+	}
 	r, w, err := os.Pipe()
 	if err != nil {
 		return Result{ExitCode: -1}, fmt.Errorf("run %s: pipe: %w", c.Path, err)
@@ -89,6 +94,11 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	}
 	w.Close()
 	pgid := cmd.Process.Pid
+	kill := func() { killGroup(pgid) }
+	if c.jail != nil {
+		c.jail.late(pgid)
+		kill = func() { killGroup(pgid); c.jail.killAll() }
+	}
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
@@ -123,15 +133,15 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	case werr = <-waited:
 	case <-timeout:
 		res.TimedOut = true
-		killGroup(pgid)
+		kill()
 		werr = <-waited
 	case <-ctx.Done():
 		res.Canceled = true
-		killGroup(pgid)
+		kill()
 		werr = <-waited
 	}
 	res.Duration = time.Since(start)
-	killGroup(pgid) // stragglers the script left behind
+	kill() // stragglers the script left behind (in a Sandbox: also those that left the group)
 	// Everything in the group is dead, so the pipe reaches EOF; a process
 	// that escaped the group (setsid) could hold it open, hence a deadline.
 	_ = r.SetReadDeadline(time.Now().Add(2 * time.Second))
