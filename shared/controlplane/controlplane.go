@@ -172,7 +172,7 @@ func (s *Service) trigger(ctx context.Context, ev event.Event) error {
 			return err
 		}
 		r, err := s.eng.Trigger(u, engine.TriggerInput{Event: ev, Shipyard: sy, ShipyardErr: syErr,
-			Paused: cc.IsPaused(d.Stage)}, now)
+			Paused: cc.IsPaused(d.Stage), PausedStage: cc.IsStagePaused(d.Stage)}, now)
 		if err != nil {
 			return err
 		}
@@ -269,7 +269,7 @@ func (s *Service) Control(ctx context.Context, project, kctx string, a engine.Ac
 			if err != nil {
 				return err
 			}
-			if err := s.eng.Control(u, r, a, now); err != nil {
+			if err := s.eng.ControlScoped(u, r, a, stage != "", now); err != nil {
 				return err
 			}
 		}

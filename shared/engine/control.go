@@ -31,6 +31,12 @@ func (c *ContextControl) IsPaused(stage string) bool {
 	return c.Paused || slices.Contains(c.PausedStages, stage)
 }
 
+// IsStagePaused reports whether new runs in stage start paused because that
+// stage (and not the whole context) is paused.
+func (c *ContextControl) IsStagePaused(stage string) bool {
+	return !c.Paused && slices.Contains(c.PausedStages, stage)
+}
+
 // Apply records an action on the context's flags ("" stage = whole context).
 func (c *ContextControl) Apply(a Action, stage string) {
 	switch a {
@@ -57,14 +63,23 @@ func (c *ContextControl) Apply(a Action, stage string) {
 // actions that do not apply to the run's state change nothing (Keptn answers
 // 200 either way).
 func (e *Engine) Control(w World, r *Run, a Action, now time.Time) error {
+	return e.ControlScoped(w, r, a, false, now)
+}
+
+// ControlScoped is Control for a control that named the run's stage
+// (stageScoped) or the whole context. The scope changes only the view, as in
+// Keptn 1.4.5: a context-wide pause marks the context paused and leaves the
+// stages' states; a stage pause marks only that stage; resuming a stage
+// shows it started.
+func (e *Engine) ControlScoped(w World, r *Run, a Action, stageScoped bool, now time.Time) error {
 	s := e.step(w, now)
 	switch a {
 	case Abort:
 		s.abort(r)
 	case Pause:
-		s.pause(r)
+		s.pause(r, stageScoped)
 	case Resume:
-		s.resume(r)
+		s.resume(r, stageScoped)
 	}
 	return s.err
 }
@@ -90,11 +105,20 @@ func (s *step) abort(r *Run) {
 
 // pause stops a run from moving on: the current task may finish, but the next
 // one waits for resume. A paused run holds no lane.
-func (s *step) pause(r *Run) {
+func (s *step) pause(r *Run, stageScoped bool) {
 	switch r.Status.State {
 	case StateStarted, StateTriggered, StateWaitingForApproval:
+	case StatePaused:
+		if !stageScoped {
+			r.ControlView = "" // the context pause now covers the stage pause
+		}
+		return
 	default:
 		return
+	}
+	r.ControlView = ""
+	if stageScoped {
+		r.ControlView = ViewPaused
 	}
 	s.leaveLane(r)
 	r.Status.StateBeforePause, r.Status.State, r.PausedAt = r.Status.State, StatePaused, s.now
@@ -102,9 +126,13 @@ func (s *step) pause(r *Run) {
 
 // resume continues a paused run. Timers are shifted by the pause so a pause
 // does not count against timeouts. A run that needs its lane queues for it.
-func (s *step) resume(r *Run) {
+func (s *step) resume(r *Run, stageScoped bool) {
 	if r.Status.State != StatePaused {
 		return
+	}
+	r.ControlView = ""
+	if stageScoped {
+		r.ControlView = ViewStarted
 	}
 	if !r.PausedAt.IsZero() {
 		shift := s.now.Sub(r.PausedAt)

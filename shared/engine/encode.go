@@ -78,6 +78,7 @@ func (r *Run) AppendJSON(dst []byte) ([]byte, error) {
 	if r.Aborted {
 		e.raw(`,"aborted":true`)
 	}
+	e.optStr(`,"controlView":`, r.ControlView)
 	e.optTime(`,"finishedAt":`, r.FinishedAt)
 	e.ref(`,"latestEvent":`, r.Latest)
 	e.ref(`,"latestFailedEvent":`, r.LatestFail)

@@ -106,6 +106,9 @@ type TriggerInput struct {
 	ShipyardErr error
 	// Paused is true when the event's context (or its stage) is paused.
 	Paused bool
+	// PausedStage is true when only the event's stage is paused (not the
+	// whole context): the view then marks the stage paused, as Keptn does.
+	PausedStage bool
 }
 
 // Trigger creates the run for a sequence .triggered event. The returned run is
@@ -148,6 +151,9 @@ func (e *Engine) Trigger(w World, in TriggerInput, now time.Time) (*Run, error) 
 	}
 	if in.Paused {
 		r.Status.State, r.Status.StateBeforePause, r.PausedAt = StatePaused, StateTriggered, s.now
+		if in.PausedStage {
+			r.ControlView = ViewPaused
+		}
 		return r, s.err
 	}
 	s.acquire(r)

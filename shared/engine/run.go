@@ -57,6 +57,11 @@ type Run struct {
 	Outcome    string     `json:"outcome,omitempty"` // final data.status
 	Message    string     `json:"message,omitempty"`
 	Aborted    bool       `json:"aborted,omitempty"`
+	// ControlView is the stage state a stage-scoped control left in the
+	// context view (Keptn's materialised view): "paused" after pausing the
+	// stage, "started" after resuming it; "" after a context-wide control,
+	// which leaves the stage states alone.
+	ControlView string `json:"controlView,omitempty"`
 	FinishedAt time.Time  `json:"finishedAt,omitzero"`
 	Latest     *EventRef  `json:"latestEvent,omitempty"`
 	LatestFail *EventRef  `json:"latestFailedEvent,omitempty"`

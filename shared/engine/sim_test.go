@@ -109,7 +109,7 @@ func (s *sim) apply(ev event.Event) {
 		stage = t.Stage
 	}
 	r, err := s.eng.Trigger(s.w, engine.TriggerInput{Event: ev, Shipyard: s.sy, ShipyardErr: s.syErr,
-		Paused: s.control(keptn.Context(ev)).IsPaused(stage)}, s.now)
+		Paused: s.control(keptn.Context(ev)).IsPaused(stage), PausedStage: s.control(keptn.Context(ev)).IsStagePaused(stage)}, s.now)
 	if err != nil {
 		s.t.Fatalf("trigger %s: %v", ev.Type(), err)
 	}
@@ -236,7 +236,7 @@ func (s *sim) ctl(kctx string, a engine.Action, stage string) {
 		if r.Scope.KeptnContext != kctx || (stage != "" && r.Scope.Stage != stage) {
 			continue
 		}
-		if err := s.eng.Control(s.w, r, a, s.now); err != nil {
+		if err := s.eng.ControlScoped(s.w, r, a, stage != "", s.now); err != nil {
 			s.t.Fatal(err)
 		}
 	}

@@ -94,8 +94,19 @@ func ContextView(runs []*Run) SequenceState {
 			st.State = r.Outcome
 			timedOut = true
 		case StatePaused:
-			st.State = ViewPaused
-			paused = true
+			if r.ControlView == ViewPaused {
+				// Only the stage was paused: Keptn marks the stage and
+				// leaves the context's state as it was.
+				st.State = ViewPaused
+				if !r.StartedAt.IsZero() {
+					started = true
+				} else {
+					triggered = true
+				}
+			} else {
+				// The context was paused: the stage keeps its state.
+				paused = true
+			}
 		case StateStarted, StateWaitingForApproval:
 			started = true
 		case StateTriggered:
@@ -106,6 +117,9 @@ func ContextView(runs []*Run) SequenceState {
 			} else {
 				started = true
 			}
+		}
+		if r.ControlView == ViewStarted && !r.Status.State.Terminal() {
+			st.State = ViewStarted // resumed by a stage-scoped control
 		}
 		// A stage runs again when a loop re-triggers it; the newest run wins.
 		if i, ok := byStage[st.Name]; ok {
