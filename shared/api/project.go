@@ -427,7 +427,11 @@ func (a *api) listProjects(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		out = append(out, expandProject(p, doc))
+		ep := expandProject(p, doc)
+		if err := a.fillActivity(r.Context(), p.Name, ep.Stages); err != nil {
+			return err
+		}
+		out = append(out, ep)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"projects": out, "nextPageKey": next, "totalCount": len(all)})
 	return nil
@@ -438,7 +442,11 @@ func (a *api) getProject(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, expandProject(p, doc))
+	ep := expandProject(p, doc)
+	if err := a.fillActivity(r.Context(), p.Name, ep.Stages); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ep)
 	return nil
 }
 
@@ -472,7 +480,7 @@ func (a *api) listStages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
+	p, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
 	if err != nil {
 		return err
 	}
@@ -482,12 +490,15 @@ func (a *api) listStages(w http.ResponseWriter, r *http.Request) error {
 	for _, s := range doc.Stages[lo:hi] {
 		out = append(out, expandStage(s, parents))
 	}
+	if err := a.fillActivity(r.Context(), p.Name, out); err != nil {
+		return err
+	}
 	writeJSON(w, http.StatusOK, map[string]any{"stages": out, "nextPageKey": next, "totalCount": len(doc.Stages)})
 	return nil
 }
 
 func (a *api) getStage(w http.ResponseWriter, r *http.Request) error {
-	_, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
+	p, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
 	if err != nil {
 		return err
 	}
@@ -495,7 +506,11 @@ func (a *api) getStage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, expandStage(*st, parentStages(doc)))
+	es := []expandedStage{expandStage(*st, parentStages(doc))}
+	if err := a.fillActivity(r.Context(), p.Name, es); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, es[0])
 	return nil
 }
 
@@ -508,7 +523,7 @@ func (a *api) listServices(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	_, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
+	p, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
 	if err != nil {
 		return err
 	}
@@ -517,16 +532,20 @@ func (a *api) listServices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lo, hi, next := paginate(len(st.Services), off, size)
-	out := []expandedService{}
+	es := []expandedStage{{StageName: st.Name, Services: []expandedService{}}}
 	for _, s := range st.Services[lo:hi] {
-		out = append(out, expandService(s))
+		es[0].Services = append(es[0].Services, expandService(s))
 	}
+	if err := a.fillActivity(r.Context(), p.Name, es); err != nil {
+		return err
+	}
+	out := es[0].Services
 	writeJSON(w, http.StatusOK, map[string]any{"services": out, "nextPageKey": next, "totalCount": len(st.Services)})
 	return nil
 }
 
 func (a *api) getService(w http.ResponseWriter, r *http.Request) error {
-	_, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
+	p, doc, err := a.loadProject(r.Context(), r.PathValue("project"))
 	if err != nil {
 		return err
 	}
@@ -538,7 +557,11 @@ func (a *api) getService(w http.ResponseWriter, r *http.Request) error {
 	if svc == nil {
 		return notFound("Service not found: %s", r.PathValue("service"))
 	}
-	writeJSON(w, http.StatusOK, expandService(*svc))
+	es := []expandedStage{{StageName: st.Name, Services: []expandedService{expandService(*svc)}}}
+	if err := a.fillActivity(r.Context(), p.Name, es); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, es[0].Services[0])
 	return nil
 }
 
