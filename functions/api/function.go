@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/bridge"
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/publish"
 	"github.com/slipwayhq/slipway/shared/store"
@@ -72,7 +73,20 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("sequences: %w", err)
 	}
-	f.h = api.New(cfg, api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log})
+	apiHandler := api.New(cfg, api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log})
+	// The Bridge and the API page, calling the API in process with the
+	// first configured token.
+	bcfg, err := bridge.LoadConfig()
+	if err != nil {
+		return err
+	}
+	token := cfg.SecretToken
+	if token == "" && len(cfg.Tokens) > 0 {
+		token = cfg.Tokens[0]
+	}
+	if f.h, err = bridge.Mount(bcfg, apiHandler, token, f.log.Named("bridge")); err != nil {
+		return err
+	}
 	return nil
 }
 

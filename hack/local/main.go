@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/bridge"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/store/embedded"
@@ -39,6 +40,9 @@ func run() error {
 		return err
 	}
 	cfg.API = apiCfg
+	if cfg.Bridge, err = bridge.LoadConfig(); err != nil {
+		return err
+	}
 	log, err := newLogger()
 	if err != nil {
 		return err

@@ -22,6 +22,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/api"
+	"github.com/slipwayhq/slipway/shared/bridge"
 	"github.com/slipwayhq/slipway/shared/broker"
 	"github.com/slipwayhq/slipway/shared/controlplane"
 	"github.com/slipwayhq/slipway/shared/controlplane/apiview"
@@ -61,6 +62,9 @@ type Config struct {
 	// MAX_EVENT_SIZE_KB, UNIFORM_INTEGRATION_TTL, LOG_TTL, ...). The runtime's
 	// token is added to its tokens.
 	API api.Config `ignored:"true"`
+	// Bridge configures the web view served with the API (bridge.LoadConfig:
+	// BASIC_AUTH_USERNAME/PASSWORD, BRIDGE_READ_ONLY, ...).
+	Bridge bridge.Config `ignored:"true"`
 }
 
 // Function is an extra function the runtime serves (executors); Name is what
@@ -162,6 +166,11 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	apiCfg.Tokens = append([]string{token}, apiCfg.Tokens...)
 	apiHandler := api.New(apiCfg, api.Deps{Store: st, Publisher: pub,
 		Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")})
+	// The Bridge and the API page share the API's listener, as in the api function.
+	served, err := bridge.Mount(cfg.Bridge, apiHandler, token, log.Named("bridge"))
+	if err != nil {
+		return nil, err
+	}
 	rt.Services["api"] = apiURL
 	for _, f := range fns {
 		l, u, err := listen("127.0.0.1:0")
@@ -186,7 +195,7 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	}
 	rt.Broker = b
 	rt.serve(brokerL, b)
-	rt.serve(apiL, apiHandler)
+	rt.serve(apiL, served)
 
 	loopCtx, stop := context.WithCancel(context.Background())
 	rt.stop = stop
