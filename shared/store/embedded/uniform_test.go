@@ -11,3 +11,7 @@ import (
 func TestIntegrationConformance(t *testing.T) {
 	storetest.RunIntegrations(t, func(t *testing.T) store.IntegrationStore { return open(t, embedded.Options{NoSync: true}) })
 }
+
+func TestSecretConformance(t *testing.T) {
+	storetest.RunSecrets(t, func(t *testing.T) store.SecretStore { return open(t, embedded.Options{NoSync: true}) })
+}

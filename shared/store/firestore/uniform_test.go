@@ -39,3 +39,11 @@ func TestIntegrationQueryShapes(t *testing.T) {
 	}
 	t.Logf("%d query shapes; emulator index usage report:\n%s", len(firestore.IntegrationQueryShapes()), report)
 }
+
+func TestSecretConformance(t *testing.T) {
+	client := fstest.Client(t, integrationProjectID)
+	storetest.RunSecrets(t, func(t *testing.T) store.SecretStore {
+		prefix := fmt.Sprintf("s%d_", prefixes.Add(1))
+		return firestore.New(t.Context(), client, firestore.Options{Prefix: prefix})
+	})
+}
