@@ -6,13 +6,16 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/evaluation/lighthouse"
 	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/executor/service"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/sli/prometheus"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
 )
 
@@ -67,9 +70,41 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 		if err != nil {
 			return nil, fmt.Errorf("task runner: %w", err)
 		}
+		eval, prom, err := qualityGate(ec, brokerURL, apiURL, token, log)
+		if err != nil {
+			return nil, err
+		}
 		return []localrt.Function{
 			{Name: "generic-executor", Handler: localrt.CEHandler(gen.Handle), Close: gen.Drain},
 			{Name: "task-runner", Handler: localrt.CEHandler(tr.Handle), Close: tr.Shutdown},
+			{Name: "evaluator", Handler: localrt.CEHandler(eval)},
+			{Name: "prometheus-sli", Handler: localrt.CEHandler(prom)},
 		}, nil
 	}
+}
+
+// qualityGate builds the evaluator (lighthouse) and the Prometheus SLI
+// provider: DEFAULT_SLI_PROVIDER, PROMETHEUS_URL and
+// PROMETHEUS_QUERY_TIMEOUT as the functions read them;
+// SLIPWAY_HTTP_ALLOW_HOSTS also lets prometheus/config.yaml name private
+// hosts.
+func qualityGate(ec executorConfig, brokerURL, apiURL, token string, log *zap.Logger) (eval, prom func(context.Context, event.Event) error, err error) {
+	var lc lighthouse.Config
+	if err := envconfig.Process("", &lc); err != nil {
+		return nil, nil, fmt.Errorf("evaluator config: %w", err)
+	}
+	var pc prometheus.Config
+	if err := envconfig.Process("", &pc); err != nil {
+		return nil, nil, fmt.Errorf("prometheus SLI provider config: %w", err)
+	}
+	pc.AllowHosts = append(pc.AllowHosts, ec.HTTPAllowHosts...)
+	l := lighthouse.NewHTTP(lighthouse.EnvConfig{Sink: brokerURL, APIURL: apiURL, APIToken: token, Config: lc}, log.Named("evaluator"))
+	p, err := prometheus.New(pc, &executor.ResourceClient{BaseURL: apiURL, Token: token}, &executor.HTTPSender{URL: brokerURL}, log.Named("prometheus-sli"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("prometheus SLI provider: %w", err)
+	}
+	wrap := func(h func(context.Context, event.Event) error) func(context.Context, event.Event) error {
+		return func(ctx context.Context, e event.Event) error { return executor.Result(h(ctx, e)) }
+	}
+	return wrap(l.Handle), wrap(p.Handle), nil
 }

@@ -10,6 +10,11 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/executor"
 )
 
 // maxHistoryBody bounds a datastore answer.
@@ -58,4 +63,32 @@ func (c *HistoryClient) ByType(ctx context.Context, eventType, filter string, li
 		return nil, fmt.Errorf("datastore: %w", err)
 	}
 	return out.Events, nil
+}
+
+// EnvConfig is the evaluator function's environment.
+type EnvConfig struct {
+	// Sink is where events go (the broker); Knative sets K_SINK.
+	Sink string `envconfig:"K_SINK" required:"true"`
+	// APIURL is Slipway's API (resource-service and mongodb-datastore paths).
+	APIURL   string `envconfig:"KEPTN_API_URL" required:"true"`
+	APIToken string `envconfig:"KEPTN_API_TOKEN"`
+	Config
+}
+
+// FromEnv builds the evaluator from the environment.
+func FromEnv(log *zap.Logger) (*Lighthouse, error) {
+	var c EnvConfig
+	if err := envconfig.Process("", &c); err != nil {
+		return nil, fmt.Errorf("evaluator config: %w", err)
+	}
+	if c.Sink == "" || c.APIURL == "" {
+		return nil, fmt.Errorf("evaluator config: K_SINK and KEPTN_API_URL must not be empty")
+	}
+	return NewHTTP(c, log), nil
+}
+
+// NewHTTP builds the evaluator on Slipway's HTTP API and broker.
+func NewHTTP(c EnvConfig, log *zap.Logger) *Lighthouse {
+	return New(c.Config, &executor.ResourceClient{BaseURL: c.APIURL, Token: c.APIToken},
+		&HistoryClient{BaseURL: c.APIURL, Token: c.APIToken}, &executor.HTTPSender{URL: c.Sink}, log)
 }

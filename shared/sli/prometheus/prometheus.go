@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/kelseyhightower/envconfig"
 	promapi "github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
@@ -51,7 +52,7 @@ type Config struct {
 	// AllowHosts lets URLs from prometheus/config.yaml reach these
 	// otherwise refused (private, loopback) hosts. PROMETHEUS_URL's host is
 	// always allowed: the operator set it.
-	AllowHosts []string `envconfig:"SLIPWAY_HTTP_ALLOW_HOSTS"`
+	AllowHosts []string `envconfig:"HTTP_ALLOW_HOSTS"`
 	// QueryTimeout bounds all queries of one get-sli.triggered together.
 	QueryTimeout time.Duration `envconfig:"PROMETHEUS_QUERY_TIMEOUT" default:"20s"`
 }
@@ -290,4 +291,26 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time", s)
 	}
 	return t, nil
+}
+
+// EnvConfig is the provider function's environment.
+type EnvConfig struct {
+	// Sink is where events go (the broker); Knative sets K_SINK.
+	Sink string `envconfig:"K_SINK" required:"true"`
+	// APIURL is Slipway's API (its resource-service paths).
+	APIURL   string `envconfig:"KEPTN_API_URL" required:"true"`
+	APIToken string `envconfig:"KEPTN_API_TOKEN"`
+	Config
+}
+
+// FromEnv builds the provider from the environment.
+func FromEnv(log *zap.Logger) (*Provider, error) {
+	var c EnvConfig
+	if err := envconfig.Process("", &c); err != nil {
+		return nil, fmt.Errorf("prometheus SLI provider config: %w", err)
+	}
+	if c.Sink == "" || c.APIURL == "" {
+		return nil, fmt.Errorf("prometheus SLI provider config: K_SINK and KEPTN_API_URL must not be empty")
+	}
+	return New(c.Config, &executor.ResourceClient{BaseURL: c.APIURL, Token: c.APIToken}, &executor.HTTPSender{URL: c.Sink}, log)
 }

@@ -1,0 +1,5 @@
+module github.com/slipwayhq/slipway/functions/evaluator
+
+go 1.26.8
+
+require github.com/slipwayhq/slipway v0.0.0
