@@ -263,10 +263,10 @@ type seqRow struct {
 }
 
 type seqList struct {
-	Rows                         []seqRow
-	Stages, Services, States     []string
-	Stage, Service, State, Name  string
-	Next, First                  string
+	Rows                        []seqRow
+	Stages, Services, States    []string
+	Stage, Service, State, Name string
+	Next, First                 string
 }
 
 // listPageSize is the sequence list's page.
@@ -362,15 +362,15 @@ func contains(list []string, s string) bool {
 // One sequence (keptnContext): the deep link.
 
 type seqPage struct {
-	State     seqState
-	Timeline  *timeline
-	Gantt     gantt
-	Focus     string // the stage of .../stage/<s>, "" = all
-	Terminal  bool
-	Base      string
-	Results   []string
-	Statuses  []string
-	EventID   string
+	State    seqState
+	Timeline *timeline
+	Gantt    gantt
+	Focus    string // the stage of .../stage/<s>, "" = all
+	Terminal bool
+	Base     string
+	Results  []string
+	Statuses []string
+	EventID  string
 }
 
 func (s *Server) sequencePage(r *http.Request, v *view) (string, error) {

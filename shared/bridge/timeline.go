@@ -28,13 +28,13 @@ func newEventView(e cloudEvent) eventView {
 
 // taskLine is one task execution in a stage (one .triggered and its answers).
 type taskLine struct {
-	Name, TriggeredID                 string
-	Triggered, Started, Finished      time.Time
-	Sources                           []string
-	Result, Status, Message           string
-	Aborted                           bool
-	Events                            []eventView
-	Open                              bool // the run's current task, not yet finished
+	Name, TriggeredID            string
+	Triggered, Started, Finished time.Time
+	Sources                      []string
+	Result, Status, Message      string
+	Aborted                      bool
+	Events                       []eventView
+	Open                         bool // the run's current task, not yet finished
 }
 
 func (t *taskLine) Running() bool { return t.Finished.IsZero() && !t.Aborted }
@@ -50,15 +50,15 @@ func (t *taskLine) Duration(now time.Time) time.Duration {
 
 // stageLine is one stage of a context: its run, tasks and events.
 type stageLine struct {
-	Name, Sequence                    string
-	Triggered, FirstTask, Finished    time.Time
-	Result, Status                    string
-	Tasks                             []*taskLine
-	Events                            []eventView // the stage's own sequence events
-	View                              *stageState // the API's stage state
-	Run                               *execution
-	Queue                             *queueInfo
-	Approval                          *eventView // the open approval, if any
+	Name, Sequence                 string
+	Triggered, FirstTask, Finished time.Time
+	Result, Status                 string
+	Tasks                          []*taskLine
+	Events                         []eventView // the stage's own sequence events
+	View                           *stageState // the API's stage state
+	Run                            *execution
+	Queue                          *queueInfo
+	Approval                       *eventView // the open approval, if any
 }
 
 // QueueWait is trigger → first task (the time the run waited for its lane).
@@ -197,16 +197,16 @@ const (
 )
 
 type bar struct {
-	X, W        float64
+	X, W         float64
 	Class, Title string
 }
 
 type ganttRow struct {
-	Y        int
-	Label    string
-	Href     string
-	Stage    bool
-	Bars     []bar
+	Y     int
+	Label string
+	Href  string
+	Stage bool
+	Bars  []bar
 }
 
 type tick struct {
@@ -325,9 +325,9 @@ func resultClass(result, status string, running bool) string {
 
 // runBar is one run in the per-service chart.
 type runBar struct {
-	X, Y, W, H  float64
+	X, Y, W, H   float64
 	Class, Title string
-	Href        string
+	Href         string
 }
 
 type durationChart struct {
