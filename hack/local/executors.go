@@ -14,6 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/executor/service"
 	"github.com/slipwayhq/slipway/shared/localrt"
+	"github.com/slipwayhq/slipway/shared/proc"
 	"github.com/slipwayhq/slipway/shared/publish"
 	"github.com/slipwayhq/slipway/shared/sli/prometheus"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
@@ -30,6 +31,9 @@ type executorConfig struct {
 	// SecretsDir holds secrets laid out like mounted Kubernetes Secrets
 	// (<dir>/<name>/<key>); default <data dir>/secrets.
 	SecretsDir string `envconfig:"SLIPWAY_SECRETS_DIR"`
+	// Scripts and tasks of both executors share one sandbox: this many run
+	// at once (more wait), on uids of their own when run as root.
+	ScriptConcurrency int `envconfig:"SLIPWAY_SCRIPT_CONCURRENCY" default:"4"`
 }
 
 // executors builds the executor functions the local runtime serves next to
@@ -43,7 +47,13 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 		if ec.SecretsDir == "" {
 			ec.SecretsDir = filepath.Join(cfg.DataDir, "secrets")
 		}
-		gen, err := service.New(service.Config{
+		// One sandbox for both executors: their uid slots must not overlap,
+		// since the end of a run kills every process of its uid.
+		sb, err := proc.NewSandbox(proc.SandboxConfig{Slots: ec.ScriptConcurrency})
+		if err != nil {
+			return nil, err
+		}
+		gen, err := service.New(service.Config{Sandbox: sb,
 			Sink: brokerURL, ResourceServiceURL: apiURL, ResourceServicePrefix: "/api/resource-service", APIToken: token,
 			Generic: true, Webhooks: true, Remediation: true,
 			ScriptTimeout: ec.ScriptTimeout, MaxOutput: 64 << 10, EnvAllowlist: ec.EnvAllowlist,
@@ -66,6 +76,7 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 			Resources: &executor.ResourceClient{BaseURL: apiURL, Token: token},
 			Sender:    taskrunner.SenderFunc(pub.Publish),
 			Log:       log.Named("task-runner"),
+			Sandbox:   sb,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("task runner: %w", err)

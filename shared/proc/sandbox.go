@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,7 +24,10 @@ type SandboxConfig struct {
 	// (a run is never refused for being one too many). Default 4.
 	Slots int
 	// UIDBase is the first uid of the slots: slot i runs as UIDBase+i, group
-	// UIDBase+i, no supplementary groups. Default 61000. Used only when the
+	// UIDBase+i, no supplementary groups. Default: a random base between
+	// 100000 and 16877216, so two executors on one machine (the local
+	// runtime, parallel tests) do not share uids, since the end of a run
+	// kills every process of its uid. Used only when the
 	// executor runs as root (it needs CAP_SETUID); otherwise children keep
 	// the executor's uid and rely on the other guards (see docs/security.md).
 	UIDBase int
@@ -80,7 +84,7 @@ func NewSandbox(cfg SandboxConfig) (*Sandbox, error) {
 		cfg.Slots = 4
 	}
 	if cfg.UIDBase <= 0 {
-		cfg.UIDBase = 61000
+		cfg.UIDBase = 100000 + rand.IntN(1<<24/cfg.Slots)*cfg.Slots
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
 	if err := SetNotDumpable(); err != nil {
@@ -128,12 +132,19 @@ func (s *Sandbox) Run(ctx context.Context, c Cmd) (Result, error) {
 	j := &jail{uid: -1, limits: s.cfg.Limits, prlimit: s.prlimit, marker: uuid.NewString()}
 	if s.switchU {
 		j.uid = s.cfg.UIDBase + slot
-		killUID(j.uid) // anything a previous run of this slot left behind
 		if c.Dir != "" {
+			if !othersCanSearch(filepath.Dir(c.Dir)) {
+				return Result{ExitCode: -1}, fmt.Errorf("run %s: work dir %s is not reachable by uid %d: a directory above it is not searchable by others (make work dirs under /tmp or a 0755 WORK_DIR)", c.Path, c.Dir, j.uid)
+			}
 			if err := chownTree(c.Dir, j.uid); err != nil {
 				return Result{ExitCode: -1}, fmt.Errorf("run %s: hand the work dir to uid %d: %w", c.Path, j.uid, err)
 			}
 		}
+	}
+	// A program the slot's uid cannot execute (an interpreter under a
+	// private home, like pyenv's under /root) is looked up by name instead.
+	if strings.Contains(c.Path, "/") && s.switchU && !othersCanExec(c.Path) {
+		c.Path = filepath.Base(c.Path)
 	}
 	if !strings.Contains(c.Path, "/") {
 		p, err := lookPathFor(c.Path, envValue(c.Env, "PATH"), s.switchU)
@@ -142,7 +153,9 @@ func (s *Sandbox) Run(ctx context.Context, c Cmd) (Result, error) {
 		}
 		c.Path = p
 	}
-	c.Env = append(append([]string(nil), c.Env...), markerVar+"="+j.marker)
+	if !s.switchU {
+		c.Env = append(append([]string(nil), c.Env...), markerVar+"="+j.marker)
+	}
 	c.jail = j
 	return Run(ctx, c)
 }
@@ -355,7 +368,17 @@ func othersCanExec(p string) bool {
 	if err != nil || fi.Mode()&0o001 == 0 {
 		return false
 	}
-	for d := filepath.Dir(real); ; d = filepath.Dir(d) {
+	return othersCanSearch(filepath.Dir(real))
+}
+
+// othersCanSearch reports whether dir and every directory above it may be
+// searched (x) by any uid.
+func othersCanSearch(dir string) bool {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := dir; ; d = filepath.Dir(d) {
 		di, err := os.Stat(d)
 		if err != nil || di.Mode()&0o001 == 0 {
 			return false

@@ -52,6 +52,18 @@ type Config struct {
 	// JobNamespace is where container-runtime Jobs run ("": the JobRunner's
 	// default).
 	JobNamespace string `envconfig:"JOB_NAMESPACE"`
+	// DenoAllowNet, when set, is the only hosts deno tasks may reach
+	// (--allow-net=<hosts>); otherwise any host but those safehttp denies
+	// (metadata, loopback, private and cluster ranges; HTTPRefAllowHosts
+	// re-opens some), see safehttp.DenoNetFlags.
+	DenoAllowNet []string `envconfig:"DENO_ALLOW_NET"`
+	// Deno and python tasks run in a proc.Sandbox: ScriptConcurrency at
+	// once (more wait), on uids from ScriptUIDBase (0: random) when the
+	// runner is root, under RLIMIT_NPROC / RLIMIT_DATA.
+	ScriptConcurrency  int   `envconfig:"SCRIPT_CONCURRENCY" default:"4"`
+	ScriptUIDBase      int   `envconfig:"SCRIPT_UID_BASE"`
+	ScriptMaxProcesses int64 `envconfig:"SCRIPT_MAX_PROCESSES" default:"256"`
+	ScriptMaxDataBytes int64 `envconfig:"SCRIPT_MAX_DATA_BYTES" default:"2147483648"`
 }
 
 // FromEnv reads Config from the environment.

@@ -117,7 +117,7 @@ func (r *Runner) execute(ctx context.Context, log *zap.Logger, in inputs, res Re
 			return
 		}
 	}
-	red := redactorFor(secure)
+	red := redactorFor(secure, r.held()...)
 
 	env := envInputs{keptnContext: keptnContextJSON(in, res.Name), cmdArgs: res.CmdParameters}
 	if len(res.Parameters) > 0 {
@@ -202,13 +202,13 @@ func (r *Runner) endCanceled(end func(State, string, string), cause error, attem
 	}
 }
 
-// redactorFor redacts the secure data and, when it is a JSON object, each
-// of its string values of 3 or more characters.
-func redactorFor(secure string) *redact.Redactor {
+// redactorFor redacts held, the secure data and, when it is a JSON object,
+// each of its string values of 3 or more characters.
+func redactorFor(secure string, held ...string) *redact.Redactor {
 	if secure == "" {
-		return redact.New()
+		return redact.New(held...)
 	}
-	values := []string{secure, strings.TrimSpace(secure)}
+	values := append([]string{secure, strings.TrimSpace(secure)}, held...)
 	var m map[string]any
 	if json.Unmarshal([]byte(secure), &m) == nil {
 		var walk func(v any)
@@ -336,12 +336,15 @@ func (r *Runner) runScript(ctx context.Context, res Resolved, code string, in en
 	if res.Runtime == taskdef.Deno {
 		// deno's own settings; the script cannot read them.
 		env = append(env, "DENO_DIR="+filepath.Join(dir, ".deno"), "DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1")
-		args = []string{"run", "--no-prompt", "--no-config", "--no-lock", denoAllowEnv, "--allow-net", script}
+		// The network policy of safehttp, as far as deno's flags can say it.
+		args = append([]string{"run", "--no-prompt", "--no-config", "--no-lock", denoAllowEnv},
+			safehttp.DenoNetFlags(r.cfg.HTTPRefAllowHosts, r.cfg.DenoAllowNet)...)
+		args = append(args, script)
 	} else {
 		args = append([]string{script}, strings.Fields(res.CmdParameters)...)
 	}
 	env = append(env, in.list(script)...)
-	pr, err := proc.Run(ctx, proc.Cmd{Path: bin, Args: args, Env: env, Dir: dir, MaxOutput: r.cfg.MaxOutput, Redact: red})
+	pr, err := r.deps.Sandbox.Run(ctx, proc.Cmd{Path: bin, Args: args, Env: env, Dir: dir, MaxOutput: r.cfg.MaxOutput, Redact: red})
 	if err != nil {
 		return outcome{infra: fmt.Errorf("%s runtime: %w", res.Runtime, err), reason: ReasonRuntimeUnavailable}
 	}

@@ -68,7 +68,13 @@ type option func(*Config, *Deps)
 func newHarness(t *testing.T, files map[string]string, opts ...option) *harness {
 	t.Helper()
 	h := &harness{t: t, res: &memResources{files: files}, sent: &events{}, secrets: t.TempDir()}
-	cfg := Config{WorkDir: t.TempDir(), SecretsDir: h.secrets, RetryDelay: time.Millisecond, DenoPath: FindDeno(), MaxOutput: 8 << 10}
+	work := t.TempDir() // the task's slot uid must reach it, as /tmp
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := Config{WorkDir: work, SecretsDir: h.secrets, RetryDelay: time.Millisecond, DenoPath: FindDeno(), MaxOutput: 8 << 10}
 	deps := Deps{Resources: h.res, Sender: h.sent, Secrets: secrets.Dir(h.secrets)}
 	for _, o := range opts {
 		o(&cfg, &deps)

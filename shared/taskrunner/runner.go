@@ -18,6 +18,8 @@ import (
 
 	"github.com/slipwayhq/slipway/shared/executor"
 	"github.com/slipwayhq/slipway/shared/keptn"
+	"github.com/slipwayhq/slipway/shared/proc"
+	"github.com/slipwayhq/slipway/shared/redact"
 	"github.com/slipwayhq/slipway/shared/safehttp"
 	"github.com/slipwayhq/slipway/shared/secrets"
 	"github.com/slipwayhq/slipway/shared/taskrunner/taskdef"
@@ -50,6 +52,8 @@ type Deps struct {
 	Jobs      JobRunner
 	HTTP      *http.Client
 	Log       *zap.Logger
+	// Sandbox runs deno and python tasks; nil builds one from Config.
+	Sandbox *proc.Sandbox
 }
 
 // Runner handles task events: for sh.keptn.event.<task>.triggered it runs
@@ -69,6 +73,18 @@ type Runner struct {
 	done    *recent             // triggered ids already answered
 }
 
+// held are the secrets the runner holds: its API token and every mounted
+// secret, read again for each definition (a mounted Secret is updated in
+// place), so every task's output is redacted of all of them, not only of
+// its own SECURE_DATA.
+func (r *Runner) held() []string {
+	vals, err := redact.DirValues(r.cfg.SecretsDir, 0)
+	if err != nil {
+		r.log.Warn("read secrets for redaction", zap.Error(err))
+	}
+	return append(vals, r.cfg.APIToken)
+}
+
 // New builds a Runner.
 func New(cfg Config, deps Deps) (*Runner, error) {
 	cfg.defaults()
@@ -83,6 +99,14 @@ func New(cfg Config, deps Deps) (*Runner, error) {
 	}
 	if deps.Log == nil {
 		deps.Log = zap.NewNop()
+	}
+	if deps.Sandbox == nil {
+		sb, err := proc.NewSandbox(proc.SandboxConfig{Slots: cfg.ScriptConcurrency, UIDBase: cfg.ScriptUIDBase,
+			Limits: proc.Limits{Processes: cfg.ScriptMaxProcesses, DataBytes: cfg.ScriptMaxDataBytes}})
+		if err != nil {
+			return nil, fmt.Errorf("taskrunner: %w", err)
+		}
+		deps.Sandbox = sb
 	}
 	r := &Runner{cfg: cfg, deps: deps, log: deps.Log, running: map[string]*taskRun{}, done: newRecent(4096)}
 	r.deno = cfg.DenoPath

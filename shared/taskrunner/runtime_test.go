@@ -244,6 +244,12 @@ func jsonString(v any) string { b, _ := json.Marshal(v); return string(b) }
 
 func TestRetries(t *testing.T) {
 	dir := t.TempDir()
+	// The script (on a slot uid, as root) keeps its counter here.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
 	tests := map[string]struct {
 		succeedAt, retries int
 		status             keptn.Status
@@ -262,7 +268,7 @@ func TestRetries(t *testing.T) {
 			counter := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
 			h := newHarness(t, map[string]string{
 				"//task-definitions/t.yaml": def("t", "  python:\n    inline:\n      code: |\n"+indent(counterScript(counter, tc.succeedAt), 8)+"\n  retries: "+jsonString(tc.retries)+"\n"),
-			})
+			}, func(c *Config, _ *Deps) { c.ScriptConcurrency = 1 }) // every attempt on one uid: it owns the counter
 			f := h.run(triggered(t, "t", nil))
 			f.want(t, tc.status, tc.result)
 			s := f.def(t, "t")

@@ -70,6 +70,13 @@ type Config struct {
 	WorkDir string // parent of per-run temp dirs; os.TempDir()
 	// HTTP configures the client for .http files (SSRF guard, limits).
 	HTTP safehttp.Options
+	// Secrets are further values to redact: every secret the executor
+	// holds (its API token, mounted secret files), so a script that finds
+	// one cannot pass it into an event.
+	Secrets []string
+	// Sandbox runs the scripts (uid, limits, queue; see proc.Sandbox); nil
+	// makes one with proc's defaults.
+	Sandbox *proc.Sandbox
 }
 
 func (c *Config) defaults() {
@@ -102,6 +109,7 @@ type Executor struct {
 	bg     executor.Background
 	client *http.Client
 	red    *redact.Redactor
+	sb     *proc.Sandbox
 	log    *zap.Logger
 }
 
@@ -111,11 +119,22 @@ func New(cfg Config, res executor.Resources, s executor.Sender, log *zap.Logger)
 	if log == nil {
 		log = zap.NewNop()
 	}
-	vals := make([]string, 0, len(cfg.Env))
+	vals := make([]string, 0, len(cfg.Env)+len(cfg.Secrets))
 	for _, v := range cfg.Env {
 		vals = append(vals, v)
 	}
+	vals = append(vals, cfg.Secrets...)
+	sb := cfg.Sandbox
+	if sb == nil {
+		var err error
+		if sb, err = proc.NewSandbox(proc.SandboxConfig{}); err != nil {
+			// prctl cannot fail on Linux for these arguments; without a
+			// sandbox every script fails rather than run unconfined.
+			log.Error("script sandbox", zap.Error(err))
+		}
+	}
 	return &Executor{
+		sb:     sb,
 		cfg:    cfg,
 		res:    res,
 		resp:   executor.Responder{Source: cfg.Source, Sender: s},
@@ -311,7 +330,10 @@ func (x *Executor) runScript(ctx context.Context, e event.Event, data map[string
 	base := append(proc.BaseEnv(work), "TMPDIR="+work, "EVENT_FILE="+eventFile, "RESULT_FILE="+resultFile)
 	env := BuildEnv(EnvInput{Event: e, Data: data, Allowed: x.cfg.Env, Base: base})
 	timeout := x.fileTimeout(f.Content)
-	res, err := proc.Run(ctx, proc.Cmd{
+	if x.sb == nil {
+		return executor.Errored("no script sandbox")
+	}
+	res, err := x.sb.Run(ctx, proc.Cmd{
 		Path: interpreter, Args: []string{script, eventFile}, Env: env, Dir: work,
 		Timeout: timeout, MaxOutput: x.cfg.MaxOutput, Redact: x.red,
 	})

@@ -92,7 +92,7 @@ func setup(t *testing.T, cfg Config) (*Executor, *executor.MemResources, *record
 	t.Helper()
 	res := &executor.MemResources{}
 	rec := &recorder{}
-	cfg.WorkDir = t.TempDir()
+	cfg.WorkDir = sharedDir(t)
 	x := New(cfg, res, rec, nil)
 	t.Cleanup(x.Wait)
 	return x, res, rec
@@ -424,7 +424,7 @@ func TestFileTimeoutDirective(t *testing.T) {
 
 func TestAbortKillsScript(t *testing.T) {
 	x, res, rec := setup(t, Config{})
-	marker := filepath.Join(t.TempDir(), "pid")
+	marker := filepath.Join(sharedDir(t), "pid")
 	res.Put("p", "dev", "svc", Dir+"deployment.triggered.sh", []byte(`sleep 300 & echo "$!" > "$ENV_MARKER"; wait`))
 	x.cfg.Env = map[string]string{"MARKER": marker}
 	trig := newEvent(t, "sh.keptn.event.deployment.triggered", baseData(), nil)
@@ -538,8 +538,16 @@ func TestHTTPResponseCutMidSecret(t *testing.T) {
 }
 
 func TestNotificationMode(t *testing.T) {
-	dir := t.TempDir()
+	dir := sharedDir(t)
 	marker := filepath.Join(dir, "ran")
+	// Each run may land on another slot uid: the file they all append to
+	// must be writable by all.
+	if err := os.WriteFile(marker, nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(marker, 0o666); err != nil {
+		t.Fatal(err)
+	}
 	x, res, rec := setup(t, Config{Env: map[string]string{"MARKER": marker}})
 	res.Put("p", "dev", "svc", Dir+"all.events.sh", []byte(`echo "$EVENT" >> "$ENV_MARKER"`))
 	for _, typ := range []string{"sh.keptn.event.test.finished", "sh.keptn.event.deployment.started", "sh.keptn.event.dev.delivery.triggered"} {
@@ -649,5 +657,49 @@ func TestHTTPFile(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sharedDir is a temp dir a script's slot uid may use (the executor runs
+// scripts on another uid as root): world-writable like /tmp, in a parent
+// others may search.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	d := t.TempDir()
+	if err := os.Chmod(filepath.Dir(d), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// A script that finds a secret the executor holds (here by reading a file
+// its uid may read) cannot report it: every held secret is redacted, and
+// the executor's own environment and root-only files stay closed to it.
+func TestScriptCannotReportHeldSecrets(t *testing.T) {
+	dir := sharedDir(t)
+	open := filepath.Join(dir, "readable")
+	if err := os.WriteFile(open, []byte("held-secret-readable"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	closed := filepath.Join(dir, "closed")
+	if err := os.WriteFile(closed, []byte("held-secret-closed"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	x, res, rec := setup(t, Config{Secrets: []string{"held-secret-readable", "held-secret-closed"}})
+	res.Put("p", "dev", "svc", Dir+"deployment.triggered.sh", []byte(
+		"cat "+open+"; echo; cat "+closed+" && echo READ-CLOSED; tr '\\0' '\\n' < /proc/$PPID/environ && echo READ-ENVIRON; true"))
+	got := run(t, x, rec, newEvent(t, "sh.keptn.event.deployment.triggered", baseData(), nil))
+	if len(got) != 2 {
+		t.Fatalf("want 2 events, got %d", len(got))
+	}
+	msg := decode(t, got[1]).Message
+	if strings.Contains(msg, "held-secret") || !strings.Contains(msg, "***") {
+		t.Fatalf("held secret not redacted:\n%s", msg)
+	}
+	if os.Geteuid() == 0 && (strings.Contains(msg, "READ-CLOSED") || strings.Contains(msg, "READ-ENVIRON")) {
+		t.Fatalf("script read the executor's files or environment:\n%s", msg)
 	}
 }

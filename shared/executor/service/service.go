@@ -18,6 +18,8 @@ import (
 	"github.com/slipwayhq/slipway/shared/executor/generic"
 	"github.com/slipwayhq/slipway/shared/executor/remediation"
 	"github.com/slipwayhq/slipway/shared/executor/webhook"
+	"github.com/slipwayhq/slipway/shared/proc"
+	"github.com/slipwayhq/slipway/shared/redact"
 	"github.com/slipwayhq/slipway/shared/safehttp"
 	"github.com/slipwayhq/slipway/shared/secrets"
 )
@@ -48,6 +50,19 @@ type Config struct {
 
 	HTTPAllowHosts []string      `envconfig:"HTTP_ALLOW_HOSTS"`
 	HTTPTimeout    time.Duration `envconfig:"HTTP_TIMEOUT" default:"30s"`
+
+	// Scripts run in a proc.Sandbox: SCRIPT_CONCURRENCY at once (more wait),
+	// each slot on uid SCRIPT_UID_BASE+slot when the executor is root (0: a
+	// random base, see proc.SandboxConfig), with
+	// at most SCRIPT_MAX_PROCESSES processes and SCRIPT_MAX_DATA_BYTES of
+	// heap (RLIMIT_NPROC, RLIMIT_DATA).
+	ScriptConcurrency  int   `envconfig:"SCRIPT_CONCURRENCY" default:"4"`
+	ScriptUIDBase      int   `envconfig:"SCRIPT_UID_BASE"`
+	ScriptMaxProcesses int64 `envconfig:"SCRIPT_MAX_PROCESSES" default:"256"`
+	ScriptMaxDataBytes int64 `envconfig:"SCRIPT_MAX_DATA_BYTES" default:"2147483648"`
+	// Sandbox, when set, is used instead of one built from the fields above
+	// (the local runtime shares one between both executors).
+	Sandbox *proc.Sandbox `ignored:"true"`
 }
 
 // FromEnv reads Config from the environment.
@@ -77,7 +92,21 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 	sec := secrets.Dir(c.SecretsDir)
 	httpOpt := safehttp.Options{AllowHosts: c.HTTPAllowHosts, Timeout: c.HTTPTimeout, MaxBody: int64(c.MaxOutput)}
 	s := &Service{}
+	// Every secret this executor holds is redacted from what scripts and
+	// webhooks report, whether or not a run asked for it.
+	held, err := redact.DirValues(c.SecretsDir, 0)
+	if err != nil {
+		return nil, fmt.Errorf("read secrets for redaction: %w", err)
+	}
+	held = append(held, c.APIToken)
 	if c.Generic {
+		sb := c.Sandbox
+		if sb == nil {
+			if sb, err = proc.NewSandbox(proc.SandboxConfig{Slots: c.ScriptConcurrency, UIDBase: c.ScriptUIDBase,
+				Limits: proc.Limits{Processes: c.ScriptMaxProcesses, DataBytes: c.ScriptMaxDataBytes}}); err != nil {
+				return nil, err
+			}
+		}
 		env := map[string]string{}
 		for _, name := range c.EnvAllowlist {
 			if v, ok := os.LookupEnv(name); ok {
@@ -96,7 +125,8 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 			}
 			env[name] = v
 		}
-		g := generic.New(generic.Config{Timeout: c.ScriptTimeout, MaxOutput: c.MaxOutput, Env: env, WorkDir: c.WorkDir, HTTP: httpOpt},
+		g := generic.New(generic.Config{Timeout: c.ScriptTimeout, MaxOutput: c.MaxOutput, Env: env, WorkDir: c.WorkDir, HTTP: httpOpt,
+			Secrets: held, Sandbox: sb},
 			res, sender, log.Named("generic"))
 		s.Multi = append(s.Multi, g)
 		s.waits = append(s.waits, g.Wait)

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -67,7 +69,13 @@ func TestEndToEnd(t *testing.T) {
 	t.Setenv("K_SINK", broker.URL)
 	t.Setenv("RESOURCE_SERVICE_URL", res.URL)
 	t.Setenv("KEPTN_API_TOKEN", "tok")
-	t.Setenv("WORK_DIR", t.TempDir())
+	work := t.TempDir() // the script's slot uid must reach it, as /tmp
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("WORK_DIR", work)
 	c, err := FromEnv()
 	if err != nil {
 		t.Fatal(err)
