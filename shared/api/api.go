@@ -65,6 +65,8 @@ type Deps struct {
 	Logger *zap.Logger
 	// NewID makes event ids and keptnContexts; defaults to random UUIDs.
 	NewID func() string
+	// Secrets serves /api/secrets/v1; nil answers 501 there.
+	Secrets SecretManager
 }
 
 func (d Deps) withDefaults() Deps {

@@ -458,6 +458,12 @@ func (a *api) deleteProject(w http.ResponseWriter, r *http.Request) error {
 	if err := a.deps.Store.DeleteProject(r.Context(), name); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete project %s: %w", name, err)
 	}
+	if a.deps.Secrets != nil {
+		// A project created later under the same name must not inherit them.
+		if err := a.deps.Secrets.DeleteProject(r.Context(), name); err != nil {
+			return fmt.Errorf("delete secrets of project %s: %w", name, err)
+		}
+	}
 	a.emit(r, typeProjectDeleteFinished, keptn.Data{Project: name, Status: keptn.StatusSucceeded, Result: keptn.ResultPass})
 	writeJSON(w, http.StatusOK, map[string]string{"message": "Project " + name + " deleted; Slipway keeps no git upstream, so nothing else to clean up"})
 	return nil

@@ -137,6 +137,12 @@ func (a *api) table() []route {
 		// Refused before authentication, as Keptn's gateway denied it.
 		{"DELETE", logPath, true, a.deleteLogs},
 
+		{"GET", secretPath, false, a.listSecrets},
+		{"POST", secretPath, false, a.createSecret},
+		{"PUT", secretPath, false, a.updateSecret},
+		{"DELETE", secretPath, false, a.deleteSecret},
+		{"GET", "/api/secrets/v1/scope", false, a.listScopes},
+
 		{"GET", "/api/mongodb-datastore/event", false, a.listEvents},
 		{"GET", "/api/mongodb-datastore/event/type/{eventType}", false, a.eventsByType},
 	}
