@@ -83,10 +83,14 @@ func (a *api) writeSecret(w http.ResponseWriter, r *http.Request, create bool) e
 }
 
 // POST /api/secrets/v1/secret
-func (a *api) createSecret(w http.ResponseWriter, r *http.Request) error { return a.writeSecret(w, r, true) }
+func (a *api) createSecret(w http.ResponseWriter, r *http.Request) error {
+	return a.writeSecret(w, r, true)
+}
 
 // PUT /api/secrets/v1/secret
-func (a *api) updateSecret(w http.ResponseWriter, r *http.Request) error { return a.writeSecret(w, r, false) }
+func (a *api) updateSecret(w http.ResponseWriter, r *http.Request) error {
+	return a.writeSecret(w, r, false)
+}
 
 // GET /api/secrets/v1/secret
 func (a *api) listSecrets(w http.ResponseWriter, r *http.Request) error {
