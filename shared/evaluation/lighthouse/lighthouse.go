@@ -476,6 +476,22 @@ func parseTime(field, s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// testWindow reads the test task's start and end (the generic executor
+// reports them to the second). An unreadable or empty window (a test that
+// took less than a second) is not used.
+func testWindow(d triggeredData, start, end *time.Time) bool {
+	if d.Test.Start == "" || d.Test.End == "" {
+		return false
+	}
+	s, err1 := parseTime("test.start", d.Test.Start)
+	e, err2 := parseTime("test.end", d.Test.End)
+	if err1 != nil || err2 != nil || !s.Before(e) {
+		return false
+	}
+	*start, *end = s, e
+	return true
+}
+
 // window is the evaluated timeframe: evaluation.start/end, or
 // evaluation.timeframe (from evaluation.start, else ending now), or the
 // test's start/end, or the last 5 minutes.
@@ -509,13 +525,7 @@ func window(d triggeredData, now time.Time) (time.Time, time.Time, error) {
 		}
 	case ev.End != "":
 		return start, end, errors.New("evaluation.end: needs evaluation.start")
-	case d.Test.Start != "" && d.Test.End != "":
-		if start, err = parseTime("test.start", d.Test.Start); err != nil {
-			return start, end, err
-		}
-		if end, err = parseTime("test.end", d.Test.End); err != nil {
-			return start, end, err
-		}
+	case testWindow(d, &start, &end):
 	default:
 		end = now.UTC()
 		start = end.Add(-defaultTimeframe)
