@@ -16,6 +16,8 @@ import (
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/proc"
 	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/secrets"
+	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/sli/prometheus"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
 )
@@ -38,7 +40,11 @@ type executorConfig struct {
 
 // executors builds the executor functions the local runtime serves next to
 // the control plane and the API.
-func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(brokerURL, apiURL, token string) ([]localrt.Function, error) {
+// Webhooks and tasks resolve secrets created through the secrets API (in
+// the store the runtime opened, with Keptn's scopes: webhooks read
+// keptn-webhook-service, tasks keptn-default; a project's executor only
+// global secrets and its own project's), then the secrets directory.
+func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger, st func() store.Store) func(brokerURL, apiURL, token string) ([]localrt.Function, error) {
 	return func(brokerURL, apiURL, token string) ([]localrt.Function, error) {
 		var ec executorConfig
 		if err := envconfig.Process("", &ec); err != nil {
@@ -47,6 +53,12 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 		if ec.SecretsDir == "" {
 			ec.SecretsDir = filepath.Join(cfg.DataDir, "secrets")
 		}
+		sm, err := localrt.SecretManager(cfg, st())
+		if err != nil {
+			return nil, err
+		}
+		hookSecrets := secrets.Reader{Manager: sm, Scope: secrets.ScopeWebhook, Dir: secrets.Dir(ec.SecretsDir)}
+		taskSecrets := secrets.Reader{Manager: sm, Scope: secrets.ScopeDefault, Dir: secrets.Dir(ec.SecretsDir)}
 		// One sandbox for both executors: their uid slots must not overlap,
 		// since the end of a run kills every process of its uid.
 		sb, err := proc.NewSandbox(proc.SandboxConfig{Slots: ec.ScriptConcurrency})
@@ -57,7 +69,7 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 			Sink: brokerURL, ResourceServiceURL: apiURL, ResourceServicePrefix: "/api/resource-service", APIToken: token,
 			Generic: true, Webhooks: true, Remediation: true,
 			ScriptTimeout: ec.ScriptTimeout, MaxOutput: 64 << 10, EnvAllowlist: ec.EnvAllowlist,
-			SecretsDir: ec.SecretsDir, HTTPAllowHosts: ec.HTTPAllowHosts, HTTPTimeout: 30 * time.Second,
+			SecretsDir: ec.SecretsDir, Secrets: hookSecrets, HTTPAllowHosts: ec.HTTPAllowHosts, HTTPTimeout: 30 * time.Second,
 		}, log.Named("generic-executor"))
 		if err != nil {
 			return nil, fmt.Errorf("generic executor: %w", err)
@@ -75,6 +87,7 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger) func(br
 		tr, err := taskrunner.New(tc, taskrunner.Deps{
 			Resources: &executor.ResourceClient{BaseURL: apiURL, Token: token},
 			Sender:    taskrunner.SenderFunc(pub.Publish),
+			Secrets:   taskSecrets,
 			Log:       log.Named("task-runner"),
 			Sandbox:   sb,
 		})

@@ -51,6 +51,7 @@ func run() error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	var opened store.Store // the executors resolve API-created secrets in it
 	open := func(dir string) (store.Store, error) {
 		// Until 2026-11-30 the store was a bbolt file beside it; say so
 		// rather than look as if its runs were lost.
@@ -58,9 +59,11 @@ func run() error {
 			log.Warn("an older store file (bbolt) is in the data directory; this version keeps its store in the store/ directory and does not read it",
 				zap.String("file", filepath.Join(dir, "slipway.db")))
 		}
-		return embedded.Open(filepath.Join(dir, "store"))
+		st, err := embedded.Open(filepath.Join(dir, "store"))
+		opened = st
+		return st, err
 	}
-	rt, err := localrt.Start(ctx, cfg, open, log, executors(ctx, cfg, log))
+	rt, err := localrt.Start(ctx, cfg, open, log, executors(ctx, cfg, log, func() store.Store { return opened }))
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/controlplane/apiview"
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/secrets"
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
@@ -58,6 +59,9 @@ type Config struct {
 	// not confirm as published (a crash in between) waits before the
 	// sweeper publishes it again; as the control-plane function reads it.
 	OutboxRetry time.Duration `envconfig:"OUTBOX_RETRY" default:"30s"`
+	// SecretsKey is the base64 AES-256 key sealing API-created secrets;
+	// empty means a key kept in the data directory (secrets.key, 0600).
+	SecretsKey string `envconfig:"SLIPWAY_SECRETS_KEY"`
 	// API configures the REST API as the api function reads it (api.LoadConfig:
 	// MAX_EVENT_SIZE_KB, UNIFORM_INTEGRATION_TTL, LOG_TTL, ...). The runtime's
 	// token is added to its tokens.
@@ -93,6 +97,17 @@ type Runtime struct {
 	servers []*http.Server
 	stop    context.CancelFunc
 	wg      sync.WaitGroup
+}
+
+// SecretManager returns the manager of API-created secrets over st (nil if
+// st keeps none), keyed by cfg.SecretsKey or the data directory's key file;
+// the runtime's API and executors share it.
+func SecretManager(cfg Config, st store.Store) (*secrets.Manager, error) {
+	sm, err := secrets.OpenManager(st, cfg.SecretsKey, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("secrets: %w", err)
+	}
+	return sm, nil
 }
 
 // OpenStore opens the embedded store in dir.
@@ -164,8 +179,15 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	}
 	apiCfg := cfg.API
 	apiCfg.Tokens = append([]string{token}, apiCfg.Tokens...)
-	apiHandler := api.New(apiCfg, api.Deps{Store: st, Publisher: pub,
-		Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")})
+	apiDeps := api.Deps{Store: st, Publisher: pub, Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")}
+	sm, err := SecretManager(cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	if sm != nil {
+		apiDeps.Secrets = sm
+	}
+	apiHandler := api.New(apiCfg, apiDeps)
 	// The Bridge and the API page share the API's listener, as in the api function.
 	served, err := bridge.Mount(cfg.Bridge, apiHandler, token, log.Named("bridge"))
 	if err != nil {

@@ -316,3 +316,28 @@ func (r Reader) GetFor(ctx context.Context, project, name, key string) (string, 
 func (r Reader) Get(name, key string) (string, error) {
 	return r.GetFor(context.Background(), "", name, key)
 }
+
+// OpenManager returns a manager over st, or nil when st keeps no secrets
+// (does not implement store.SecretStore) or no key is available. The key is
+// keyB64 (base64, e.g. SLIPWAY_SECRETS_KEY from a Kubernetes Secret) when
+// set, else the key file in dir (created on first use; dir "" = none).
+func OpenManager(st any, keyB64, dir string) (*Manager, error) {
+	ss, ok := st.(store.SecretStore)
+	if !ok {
+		return nil, nil
+	}
+	var key []byte
+	var err error
+	switch {
+	case keyB64 != "":
+		key, err = ParseKey(keyB64)
+	case dir != "":
+		key, err = LoadKey(dir)
+	default:
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return NewManager(ss, key)
+}

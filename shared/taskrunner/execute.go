@@ -106,7 +106,13 @@ func (r *Runner) execute(ctx context.Context, log *zap.Logger, in inputs, res Re
 
 	var secure string
 	if res.Secret != "" {
-		v, err := r.deps.Secrets.Get(res.Secret, "SECURE_DATA")
+		var v string
+		var err error
+		if ps, ok := r.deps.Secrets.(ProjectSecretStore); ok {
+			v, err = ps.GetFor(dctx, in.data.Project, res.Secret, "SECURE_DATA")
+		} else {
+			v, err = r.deps.Secrets.Get(res.Secret, "SECURE_DATA")
+		}
 		switch {
 		case err == nil:
 			secure = v

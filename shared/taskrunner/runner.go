@@ -41,6 +41,13 @@ type SecretStore interface {
 	Get(name, key string) (string, error)
 }
 
+// ProjectSecretStore is a SecretStore that resolves per project
+// (secrets.Reader over API-created secrets): a project's task may name only
+// global secrets and its own project's.
+type ProjectSecretStore interface {
+	GetFor(ctx context.Context, project, name, key string) (string, error)
+}
+
 // Deps are the runner's collaborators. Resources and Sender are required;
 // Secrets defaults to secrets.Dir(Config.SecretsDir); Jobs nil means no
 // container runtime (outside a cluster); HTTP defaults to a safehttp client

@@ -47,6 +47,10 @@ type Config struct {
 	// SecretEnv exposes secret keys to scripts: "NAME=secret/key,...".
 	SecretEnv  []string `envconfig:"SECRET_ENV"`
 	SecretsDir string   `envconfig:"SECRETS_DIR" default:"/var/run/secrets/slipway"`
+	// Secrets, when set, resolves webhook secret references in place of
+	// SecretsDir (the local runtime passes API-created secrets first, then
+	// the directory); SECRET_ENV still reads SecretsDir.
+	Secrets webhook.SecretReader `ignored:"true"`
 
 	HTTPAllowHosts []string      `envconfig:"HTTP_ALLOW_HOSTS"`
 	HTTPTimeout    time.Duration `envconfig:"HTTP_TIMEOUT" default:"30s"`
@@ -90,6 +94,10 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 	res := &executor.ResourceClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken, PathPrefix: &prefix}
 	sender := &executor.HTTPSender{URL: c.Sink}
 	sec := secrets.Dir(c.SecretsDir)
+	var hookSecrets webhook.SecretReader = sec
+	if c.Secrets != nil {
+		hookSecrets = c.Secrets
+	}
 	httpOpt := safehttp.Options{AllowHosts: c.HTTPAllowHosts, Timeout: c.HTTPTimeout, MaxBody: int64(c.MaxOutput)}
 	s := &Service{}
 	// Every secret this executor holds is redacted from what scripts and
@@ -133,7 +141,7 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 	}
 	if c.Webhooks {
 		w := webhook.New(webhook.Options{Timeout: c.HTTPTimeout, MaxResponse: int64(c.MaxOutput), MaxMessage: c.MaxOutput, HTTP: httpOpt},
-			res, sec, sender, log.Named("webhook"))
+			res, hookSecrets, sender, log.Named("webhook"))
 		s.Multi = append(s.Multi, w)
 		s.waits = append(s.waits, w.Wait)
 	}

@@ -58,6 +58,25 @@ type SecretReader interface {
 	Get(name, key string) (string, error)
 }
 
+// ProjectSecretReader is a SecretReader that resolves per project
+// (secrets.Reader over API-created secrets): a project's webhook may name
+// only global secrets and its own project's.
+type ProjectSecretReader interface {
+	GetFor(ctx context.Context, project, name, key string) (string, error)
+}
+
+// secret reads a secret reference of a webhook of the event in em.
+func (x *Executor) secret(ctx context.Context, em map[string]any, name, key string) (string, error) {
+	if pr, ok := x.sec.(ProjectSecretReader); ok {
+		project := ""
+		if d, ok := em["data"].(map[string]any); ok {
+			project, _ = d["project"].(string)
+		}
+		return pr.GetFor(ctx, project, name, key)
+	}
+	return x.sec.Get(name, key)
+}
+
 // Options configures an Executor.
 type Options struct {
 	Source      string        // "webhook-service"
@@ -285,7 +304,7 @@ func (x *Executor) perform(ctx context.Context, w Webhook, em map[string]any, ta
 	env := map[string]any{}
 	var vals []string
 	for _, ef := range w.EnvFrom {
-		v, err := x.sec.Get(ef.SecretRef.Name, ef.SecretRef.Key)
+		v, err := x.secret(ctx, em, ef.SecretRef.Name, ef.SecretRef.Key)
 		if err != nil {
 			return nil, 0, &failure{msg: fmt.Sprintf("could not read secret %s key %s for %s: %v", ef.SecretRef.Name, ef.SecretRef.Key, ef.Name, err), errored: true}
 		}
