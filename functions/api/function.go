@@ -18,6 +18,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/bridge"
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/publish"
+	"github.com/slipwayhq/slipway/shared/secrets"
 	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/store/storeconn"
 )
@@ -30,6 +31,10 @@ type Env struct {
 	Store storeconn.Config
 	// Engine must match the control-plane function's settings.
 	Engine engine.Config
+	// SecretsKey (base64 AES-256, from a Kubernetes Secret) seals the
+	// secrets the API creates (/api/secrets/v1) in the store, Firestore
+	// collection <prefix>secrets included; without it those routes answer 501.
+	SecretsKey string `envconfig:"SLIPWAY_SECRETS_KEY"`
 }
 
 // Function is the instanced function.
@@ -73,7 +78,17 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	if err != nil {
 		return fmt.Errorf("sequences: %w", err)
 	}
-	apiHandler := api.New(cfg, api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log})
+	deps := api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log}
+	if env.SecretsKey != "" {
+		sm, err := secrets.OpenManager(st, env.SecretsKey, "")
+		if err != nil {
+			return err
+		}
+		if sm != nil {
+			deps.Secrets = sm
+		}
+	}
+	apiHandler := api.New(cfg, deps)
 	// The Bridge and the API page, calling the API in process with the
 	// first configured token.
 	bcfg, err := bridge.LoadConfig()
