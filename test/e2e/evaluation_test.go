@@ -285,3 +285,63 @@ func TestSampleProjectQualityGate(t *testing.T) {
 		t.Fatalf("hardening evaluation %v", hard.Data)
 	}
 }
+
+// TestExternalSLIProvider: the SLI provider is chosen per project
+// (lighthouse-config.yaml), so a Keptn SLI provider such as dynatrace-service
+// answers get-sli.triggered instead of Prometheus; the evaluation comes from
+// the API's evaluation trigger (controlPlane .../evaluation) with a timeframe.
+func TestExternalSLIProvider(t *testing.T) {
+	s := start(t, "", "PROMETHEUS_URL=http://127.0.0.1:1")
+	s.createProject("ext", `apiVersion: spec.keptn.sh/0.2.4
+kind: Shipyard
+metadata: {name: ext}
+spec:
+  stages:
+    - name: prod
+      sequences:
+        - name: delivery
+          tasks: [{name: release}]
+`, "web")
+	s.exResource("ext", "", "", "slo.yaml", sampleFile(t, "resources/slo.yaml"))
+	s.exResource("ext", "", "", "lighthouse-config.yaml", "sli-provider: dynatrace\n")
+	var out struct {
+		KeptnContext string `json:"keptnContext"`
+	}
+	s.mustDo("POST", "/api/controlPlane/v1/project/ext/stage/prod/service/web/evaluation", map[string]any{
+		"start": "2026-01-01T10:00:00.000Z", "end": "2026-01-01T10:15:00.000Z", "labels": map[string]string{"buildId": "42"}}, &out, 200)
+	kctx := out.KeptnContext
+	gs := s.waitHistory("ext", kctx, "sh.keptn.event.get-sli.triggered")
+	getSLI, _ := gs.Data["getSli"].(map[string]any)
+	if gs.Source != "lighthouse-service" || getSLI["sliProvider"] != "dynatrace" || getSLI["start"] != "2026-01-01T10:00:00.000Z" ||
+		getSLI["end"] != "2026-01-01T10:15:00.000Z" || !exJSONEqual(getSLI["indicators"], []string{"response_time_p95", "error_rate", "throughput"}) {
+		t.Fatalf("get-sli.triggered %v", gs.Data)
+	}
+	if l, _ := gs.Data["labels"].(map[string]any); l["buildId"] != "42" {
+		t.Fatalf("labels %v", gs.Data["labels"])
+	}
+	// dynatrace-service answers through the API, as a Keptn integration does.
+	data := map[string]any{"project": "ext", "stage": "prod", "service": "web", "status": "succeeded", "result": "pass",
+		"getSli": map[string]any{"start": getSLI["start"], "end": getSLI["end"], "indicatorValues": []map[string]any{
+			{"metric": "response_time_p95", "value": 420.5, "success": true},
+			{"metric": "error_rate", "value": 0.2, "success": true},
+			{"metric": "throughput", "value": 12, "success": true}}}}
+	s.send(map[string]any{"type": "sh.keptn.event.get-sli.started", "source": "dynatrace-service", "shkeptncontext": kctx,
+		"triggeredid": gs.ID, "data": map[string]any{"project": "ext", "stage": "prod", "service": "web", "status": "succeeded"}})
+	s.send(map[string]any{"type": "sh.keptn.event.get-sli.finished", "source": "dynatrace-service", "shkeptncontext": kctx,
+		"triggeredid": gs.ID, "data": data})
+	fin, ev := s.evalOf("ext", kctx)
+	exCheck(t, fin, "lighthouse-service", "succeeded", "pass")
+	if ev["score"] != 100.0 || ev["timeStart"] != "2026-01-01T10:00:00.000Z" || ev["timeEnd"] != "2026-01-01T10:15:00.000Z" {
+		t.Fatalf("evaluation %v", ev)
+	}
+	if v := indicator(t, ev, "response_time_p95")["value"].(map[string]any); v["value"] != 420.5 {
+		t.Fatalf("value %v", v)
+	}
+	s.waitState("ext", kctx, "finished")
+	// Prometheus was not asked: its provider ignores another provider's request.
+	for _, e := range s.history("ext", kctx, "") {
+		if e.Source == "prometheus-service" {
+			t.Fatalf("prometheus-service answered a dynatrace request: %v", e)
+		}
+	}
+}
