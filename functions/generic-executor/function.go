@@ -8,15 +8,22 @@ package function
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
 	"github.com/slipwayhq/slipway/shared/executor/service"
+	"github.com/slipwayhq/slipway/shared/secrets"
+	"github.com/slipwayhq/slipway/shared/store/storeconn"
 )
 
 // Function is the instanced function.
-type Function struct{ svc *service.Service }
+type Function struct {
+	svc   *service.Service
+	close func() error
+}
 
 // New returns the function; Start configures it.
 func New() *Function { return &Function{} }
@@ -30,6 +37,24 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	log, err := zap.NewProduction()
 	if err != nil {
 		return err
+	}
+	// With SLIPWAY_SECRETS_KEY, webhooks also resolve secrets created
+	// through the API (store from FIRESTORE_PROJECT, as the api function).
+	if key := os.Getenv("SLIPWAY_SECRETS_KEY"); key != "" {
+		var sc storeconn.Config
+		if err := envconfig.Process("", &sc); err != nil {
+			return fmt.Errorf("store config: %w", err)
+		}
+		st, err := storeconn.Open(ctx, sc)
+		if err != nil {
+			return err
+		}
+		f.close = st.Close
+		sm, err := secrets.OpenManager(st, key, "")
+		if err != nil {
+			return err
+		}
+		cfg.Secrets = secrets.Reader{Manager: sm, Scope: secrets.ScopeWebhook, Dir: secrets.Dir(cfg.SecretsDir)}
 	}
 	f.svc, err = service.New(cfg, log.Named("generic-executor"))
 	return err
@@ -45,6 +70,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 
 // Stop waits for running work until ctx ends.
 func (f *Function) Stop(ctx context.Context) error {
+	if f.close != nil {
+		defer f.close() //nolint:errcheck // shutting down
+	}
 	if f.svc == nil {
 		return nil
 	}

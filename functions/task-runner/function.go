@@ -11,16 +11,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
 
+	"github.com/slipwayhq/slipway/shared/secrets"
+	"github.com/slipwayhq/slipway/shared/store/storeconn"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
 	"github.com/slipwayhq/slipway/shared/taskrunner/k8sjob"
 )
 
 // Function is the instanced function.
-type Function struct{ runner *taskrunner.Runner }
+type Function struct {
+	runner *taskrunner.Runner
+	close  func() error
+}
 
 // New returns the function; Start configures it.
 func New() *Function { return &Function{} }
@@ -43,6 +50,24 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	case !errors.Is(err, k8sjob.ErrNotInCluster):
 		return err
 	}
+	// With SLIPWAY_SECRETS_KEY, secureParameters also resolve secrets
+	// created through the API (store from FIRESTORE_PROJECT, as the api function).
+	if key := os.Getenv("SLIPWAY_SECRETS_KEY"); key != "" {
+		var sc storeconn.Config
+		if err := envconfig.Process("", &sc); err != nil {
+			return fmt.Errorf("store config: %w", err)
+		}
+		st, err := storeconn.Open(ctx, sc)
+		if err != nil {
+			return err
+		}
+		f.close = st.Close
+		sm, err := secrets.OpenManager(st, key, "")
+		if err != nil {
+			return err
+		}
+		cfg.Secrets = secrets.Reader{Manager: sm, Scope: secrets.ScopeDefault, Dir: secrets.Dir(cfg.SecretsDir)}
+	}
 	f.runner, err = taskrunner.NewService(cfg, jobs, log.Named("task-runner"))
 	return err
 }
@@ -57,6 +82,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) error {
 
 // Stop aborts running tasks (their .finished says so) and waits until ctx.
 func (f *Function) Stop(ctx context.Context) error {
+	if f.close != nil {
+		defer f.close() //nolint:errcheck // shutting down
+	}
 	if f.runner == nil {
 		return nil
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	// SecretsDir holds secrets laid out like mounted Kubernetes Secrets
 	// (<dir>/<name>/SECURE_DATA) for secureParameters.
 	SecretsDir string `envconfig:"SECRETS_DIR" default:"/var/run/secrets/slipway"`
+	// Secrets, when set, replaces SecretsDir for NewService (the function
+	// passes API-created secrets first, then the directory).
+	Secrets SecretStore `ignored:"true"`
 	// DenoPath is the deno binary ("": FindDeno). PythonPath is python3
 	// (a name is resolved to the real interpreter once, at New).
 	DenoPath   string `envconfig:"SLIPWAY_DENO"`
@@ -85,6 +88,7 @@ func NewService(c Config, jobs JobRunner, log *zap.Logger) (*Runner, error) {
 		Resources: &executor.ResourceClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
 		Sender:    &executor.HTTPSender{URL: c.Sink},
 		Jobs:      jobs,
+		Secrets:   c.Secrets,
 		Log:       log,
 	})
 }
