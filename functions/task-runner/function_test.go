@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -55,7 +57,13 @@ func TestTriggeredToFinished(t *testing.T) {
 	t.Setenv("RESOURCE_SERVICE_URL", resources.URL)
 	t.Setenv("KEPTN_API_TOKEN", "tok")
 	t.Setenv("SECRETS_DIR", t.TempDir())
-	t.Setenv("WORK_DIR", t.TempDir())
+	work := t.TempDir() // tasks run on another uid as root: it must reach the dir, as /tmp
+	for _, d := range []string{work, filepath.Dir(work)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("WORK_DIR", work)
 	t.Setenv("KUBERNETES_SERVICE_HOST", "")
 
 	f := New()
