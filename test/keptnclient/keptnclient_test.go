@@ -358,6 +358,39 @@ func TestGoUtilsHandlers(t *testing.T) {
 		}
 	})
 
+	t.Run("secrets", func(t *testing.T) {
+		name, scope := "my-token", "keptn-webhook-service"
+		sec := models.Secret{Data: map[string]string{"token": "s3cr3t"}, SecretMetadata: models.SecretMetadata{Name: &name, Scope: &scope}}
+		if err := api.SecretsV1().CreateSecret(sec); err != nil {
+			t.Fatalf("CreateSecret: %v", err)
+		}
+		if err := api.SecretsV1().CreateSecret(sec); err == nil || !strings.Contains(err.Error(), "already exists") {
+			t.Fatalf("CreateSecret twice: %v", err)
+		}
+		sec.Data = map[string]string{"token": "n3w", "user": "bot"}
+		if err := api.SecretsV1().UpdateSecret(sec); err != nil {
+			t.Fatalf("UpdateSecret: %v", err)
+		}
+		list, err := api.SecretsV1().GetSecrets()
+		if err != nil {
+			t.Fatalf("GetSecrets: %v", err)
+		}
+		i := slices.IndexFunc(list.Secrets, func(x models.GetSecretResponseItem) bool { return x.Name != nil && *x.Name == name })
+		if i < 0 || list.Secrets[i].Scope == nil || *list.Secrets[i].Scope != scope {
+			t.Fatalf("GetSecrets = %+v", list.Secrets)
+		}
+		keys := slices.Sorted(slices.Values(list.Secrets[i].Keys))
+		if !slices.Equal(keys, []string{"token", "user"}) {
+			t.Fatalf("secret keys = %v", keys)
+		}
+		if err := api.SecretsV1().DeleteSecret(name, scope); err != nil {
+			t.Fatalf("DeleteSecret: %v", err)
+		}
+		if list, _ := api.SecretsV1().GetSecrets(); slices.ContainsFunc(list.Secrets, func(x models.GetSecretResponseItem) bool { return *x.Name == name }) {
+			t.Fatalf("secret listed after DeleteSecret: %+v", list.Secrets)
+		}
+	})
+
 	t.Run("delete project", func(t *testing.T) {
 		if _, err := api.APIV1().DeleteProject(models.Project{ProjectName: "goutils"}); err != nil {
 			t.Fatalf("DeleteProject: %s", msg(err))
