@@ -107,18 +107,17 @@ func (s *step) abort(r *Run) {
 // one waits for resume. A paused run holds no lane.
 func (s *step) pause(r *Run, stageScoped bool) {
 	switch r.Status.State {
-	case StateStarted, StateTriggered, StateWaitingForApproval:
-	case StatePaused:
-		if !stageScoped {
-			r.ControlView = "" // the context pause now covers the stage pause
-		}
-		return
+	case StateStarted, StateTriggered, StateWaitingForApproval, StatePaused:
 	default:
 		return
 	}
-	r.ControlView = ""
 	if stageScoped {
 		r.ControlView = ViewPaused
+	} else {
+		r.ContextPaused = true
+	}
+	if r.Status.State == StatePaused {
+		return
 	}
 	s.leaveLane(r)
 	r.Status.StateBeforePause, r.Status.State, r.PausedAt = r.Status.State, StatePaused, s.now
@@ -130,9 +129,12 @@ func (s *step) resume(r *Run, stageScoped bool) {
 	if r.Status.State != StatePaused {
 		return
 	}
-	r.ControlView = ""
-	if stageScoped {
+	r.ContextPaused = false
+	switch {
+	case stageScoped:
 		r.ControlView = ViewStarted
+	case r.ControlView == ViewPaused:
+		r.ControlView = "" // the context resume resumed the paused stage too
 	}
 	if !r.PausedAt.IsZero() {
 		shift := s.now.Sub(r.PausedAt)

@@ -21,12 +21,15 @@ func TestControlView(t *testing.T) {
 		ctls                 []ctl
 		wantState, wantStage string
 	}{
-		"pause context":            {[]ctl{{engine.Pause, ""}}, engine.ViewPaused, engine.ViewTriggered},
-		"pause stage":              {[]ctl{{engine.Pause, "dev"}}, engine.ViewStarted, engine.ViewPaused},
-		"resume stage":             {[]ctl{{engine.Pause, "dev"}, {engine.Resume, "dev"}}, engine.ViewStarted, engine.ViewStarted},
-		"resume context":           {[]ctl{{engine.Pause, ""}, {engine.Resume, ""}}, engine.ViewStarted, engine.ViewTriggered},
-		"context pause over stage": {[]ctl{{engine.Pause, "dev"}, {engine.Pause, ""}}, engine.ViewPaused, engine.ViewTriggered},
-		"pause other stage":        {[]ctl{{engine.Pause, "hardening"}}, engine.ViewStarted, engine.ViewTriggered},
+		"pause context":                    {[]ctl{{engine.Pause, ""}}, engine.ViewPaused, engine.ViewTriggered},
+		"pause stage":                      {[]ctl{{engine.Pause, "dev"}}, engine.ViewStarted, engine.ViewPaused},
+		"resume stage":                     {[]ctl{{engine.Pause, "dev"}, {engine.Resume, "dev"}}, engine.ViewStarted, engine.ViewStarted},
+		"resume context":                   {[]ctl{{engine.Pause, ""}, {engine.Resume, ""}}, engine.ViewStarted, engine.ViewTriggered},
+		"context pause over stage":         {[]ctl{{engine.Pause, "dev"}, {engine.Pause, ""}}, engine.ViewPaused, engine.ViewPaused},
+		"stage pause over context":         {[]ctl{{engine.Pause, ""}, {engine.Pause, "dev"}}, engine.ViewPaused, engine.ViewPaused},
+		"context pause after stage resume": {[]ctl{{engine.Pause, "dev"}, {engine.Resume, "dev"}, {engine.Pause, ""}}, engine.ViewPaused, engine.ViewStarted},
+		"context resume of paused stage":   {[]ctl{{engine.Pause, "dev"}, {engine.Resume, ""}}, engine.ViewStarted, engine.ViewTriggered},
+		"pause other stage":                {[]ctl{{engine.Pause, "hardening"}}, engine.ViewStarted, engine.ViewTriggered},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {

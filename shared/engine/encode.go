@@ -79,6 +79,9 @@ func (r *Run) AppendJSON(dst []byte) ([]byte, error) {
 		e.raw(`,"aborted":true`)
 	}
 	e.optStr(`,"controlView":`, r.ControlView)
+	if r.ContextPaused {
+		e.raw(`,"contextPaused":true`)
+	}
 	e.optTime(`,"finishedAt":`, r.FinishedAt)
 	e.ref(`,"latestEvent":`, r.Latest)
 	e.ref(`,"latestFailedEvent":`, r.LatestFail)

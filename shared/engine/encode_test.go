@@ -37,7 +37,7 @@ func sampleRun() *engine.Run {
 		InputProperties: props,
 		TriggeredAt:     t0, StartedAt: t0, NextTaskAt: t0, PausedAt: t0, Queued: true,
 		FollowUps: []engine.FollowUpRule{{Stage: "prod", Sequence: "delivery", Match: map[string]string{"result": "pass"}}, {Stage: "hardening", Sequence: "x"}},
-		Result:    "fail", Outcome: "errored", Message: "why", Aborted: true, ControlView: "paused", FinishedAt: t0,
+		Result:    "fail", Outcome: "errored", Message: "why", Aborted: true, ControlView: "paused", ContextPaused: true, FinishedAt: t0,
 		Latest:     &engine.EventRef{Type: "a", ID: "b", Time: t0},
 		LatestFail: &engine.EventRef{Type: "c", ID: "d", Time: t0},
 		Evaluation: &engine.EvalScore{Result: "pass", Score: 87.5},

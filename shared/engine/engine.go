@@ -153,6 +153,8 @@ func (e *Engine) Trigger(w World, in TriggerInput, now time.Time) (*Run, error) 
 		r.Status.State, r.Status.StateBeforePause, r.PausedAt = StatePaused, StateTriggered, s.now
 		if in.PausedStage {
 			r.ControlView = ViewPaused
+		} else {
+			r.ContextPaused = true
 		}
 		return r, s.err
 	}

@@ -62,6 +62,9 @@ type Run struct {
 	// stage, "started" after resuming it; "" after a context-wide control,
 	// which leaves the stage states alone.
 	ControlView string `json:"controlView,omitempty"`
+	// ContextPaused is true while the run is paused by a context-wide pause
+	// (the view then shows the context paused).
+	ContextPaused bool `json:"contextPaused,omitempty"`
 	FinishedAt time.Time  `json:"finishedAt,omitzero"`
 	Latest     *EventRef  `json:"latestEvent,omitempty"`
 	LatestFail *EventRef  `json:"latestFailedEvent,omitempty"`

@@ -94,18 +94,15 @@ func ContextView(runs []*Run) SequenceState {
 			st.State = r.Outcome
 			timedOut = true
 		case StatePaused:
-			if r.ControlView == ViewPaused {
-				// Only the stage was paused: Keptn marks the stage and
-				// leaves the context's state as it was.
-				st.State = ViewPaused
-				if !r.StartedAt.IsZero() {
-					started = true
-				} else {
-					triggered = true
-				}
-			} else {
-				// The context was paused: the stage keeps its state.
+			// A stage pause marks the stage, a context pause the context;
+			// each leaves the other's state as it was.
+			switch {
+			case r.ContextPaused:
 				paused = true
+			case !r.StartedAt.IsZero():
+				started = true
+			default:
+				triggered = true
 			}
 		case StateStarted, StateWaitingForApproval:
 			started = true
@@ -118,8 +115,8 @@ func ContextView(runs []*Run) SequenceState {
 				started = true
 			}
 		}
-		if r.ControlView == ViewStarted && !r.Status.State.Terminal() {
-			st.State = ViewStarted // resumed by a stage-scoped control
+		if r.ControlView != "" && !r.Status.State.Terminal() {
+			st.State = r.ControlView // set by a stage-scoped pause or resume
 		}
 		// A stage runs again when a loop re-triggers it; the newest run wins.
 		if i, ok := byStage[st.Name]; ok {
