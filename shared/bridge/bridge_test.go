@@ -2,8 +2,8 @@ package bridge
 
 import (
 	"net/http"
-	"os"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 )

@@ -42,6 +42,7 @@ func parsePages() (*pages, error) {
 		"join":  strings.Join,
 		"esc":   url.PathEscape,
 		"f1":    func(f float64) string { return fmt.Sprintf("%.1f", f) },
+		"mid":   func(x, w float64) float64 { return x + w/2 },
 	}
 	p := &pages{sets: map[string]*template.Template{}}
 	for _, n := range pageNames {
@@ -592,7 +593,7 @@ func (s *Server) servicePage(r *http.Request, v *view) (string, error) {
 			Label: fmt.Sprintf("%s %s in %s, %s (%s)", run.Sequence.Name, short(run.Scope.KeptnContext), run.Scope.Stage, cls,
 				run.TriggeredAt.UTC().Format("15:04:05")),
 			Href:     sequencePath(name, run.Scope.KeptnContext) + "/stage/" + url.PathEscape(run.Scope.Stage),
-			Duration: end.Sub(run.TriggeredAt), Class: cls})
+			Duration: end.Sub(run.TriggeredAt), Class: cls, Stage: run.Scope.Stage})
 	}
 	page := servicePage{Service: svc, Chart: chartOf(points), N: len(points)}
 	for _, stage := range p.stageNames() {

@@ -69,6 +69,18 @@ func (s *stageLine) QueueWait() time.Duration {
 	return s.FirstTask.Sub(s.Triggered)
 }
 
+// noticeableWait is the queue wait worth a sentence (a free lane takes a
+// few milliseconds).
+const noticeableWait = 500 * time.Millisecond
+
+// WaitNote is the queue wait when it is worth mentioning, else 0.
+func (s *stageLine) WaitNote() time.Duration {
+	if w := s.QueueWait(); w >= noticeableWait {
+		return w
+	}
+	return 0
+}
+
 // queueInfo says where a waiting run stands in its lane.
 type queueInfo struct {
 	Position, Length int
@@ -210,8 +222,9 @@ type ganttRow struct {
 }
 
 type tick struct {
-	X     float64
-	Label string
+	X      float64
+	Label  string
+	Anchor string // SVG text-anchor: the last label ends at its line
 }
 
 type gantt struct {
@@ -253,7 +266,10 @@ func ganttOf(tl *timeline, now time.Time, href func(stage string) string) gantt 
 			if end.IsZero() {
 				end = tl.End
 			}
-			if w := st.QueueWait(); w > 0 {
+			if st.FirstTask.IsZero() && st.Finished.IsZero() {
+				row.Bars = append(row.Bars, mk(st.Triggered, end, "wait",
+					fmt.Sprintf("%s: waiting for its lane for %s", st.Name, fmtDur(end.Sub(st.Triggered)))))
+			} else if w := st.QueueWait(); w > 0 {
 				row.Bars = append(row.Bars, mk(st.Triggered, st.FirstTask, "wait",
 					fmt.Sprintf("%s: waited %s for its lane", st.Name, fmtDur(w))))
 				row.Bars = append(row.Bars, mk(st.FirstTask, end, "stage "+resultClass(st.Result, st.Status, st.Finished.IsZero()),
@@ -288,7 +304,11 @@ func ganttOf(tl *timeline, now time.Time, href func(stage string) string) gantt 
 	g.Height = y + 4
 	for i := 0; i <= 4; i++ {
 		at := tl.Start.Add(span * time.Duration(i) / 4)
-		g.Ticks = append(g.Ticks, tick{X: x(at), Label: "+" + fmtDur(at.Sub(tl.Start))})
+		anchor := "start"
+		if i == 4 {
+			anchor = "end"
+		}
+		g.Ticks = append(g.Ticks, tick{X: x(at), Label: "+" + fmtDur(at.Sub(tl.Start)), Anchor: anchor})
 	}
 	if !now.Before(tl.Start) && !now.After(tl.End) {
 		g.NowX, g.HasNow = x(now), true
@@ -328,6 +348,7 @@ type runBar struct {
 	X, Y, W, H   float64
 	Class, Title string
 	Href         string
+	Label        string // under the bar: the stage
 }
 
 type durationChart struct {
@@ -339,6 +360,7 @@ type durationChart struct {
 // runPoint is one run's duration and result.
 type runPoint struct {
 	Label    string
+	Stage    string
 	Href     string
 	Duration time.Duration
 	Class    string
@@ -366,7 +388,7 @@ func chartOf(points []runPoint) durationChart {
 			h = 2
 		}
 		c.Bars = append(c.Bars, runBar{X: 50 + float64(i)*slot + slot*0.15, W: slot * 0.7, Y: 10 + plot - h, H: h,
-			Class: p.Class, Title: p.Label + ": " + fmtDur(p.Duration), Href: p.Href})
+			Class: p.Class, Title: p.Label + ": " + fmtDur(p.Duration), Href: p.Href, Label: p.Stage})
 	}
 	return c
 }
