@@ -289,7 +289,7 @@ func TestBridgeBrowser(t *testing.T) {
 	})
 
 	t.Run("API page: try it out", func(t *testing.T) {
-		event := fmt.Sprintf(`{"type":"sh.keptn.event.dev.delivery.triggered","source":"swagger-ui","specversion":"1.0",`+
+		event := fmt.Sprintf(`{"type":"sh.keptn.event.dev.delivery.triggered","source":"swagger-ui","specversion":"1.0",` +
 			`"data":{"project":"web","stage":"dev","service":"carts"}}`)
 		setReact := func(sel, val string) step {
 			code := fmt.Sprintf(`(() => { const el = document.querySelector(%q);
