@@ -214,8 +214,10 @@ func (l *Lighthouse) triggered(ctx context.Context, e event.Event) error {
 	if len(d.Deployment.DeploymentNames) > 0 {
 		body["deployment"] = d.Deployment.DeploymentNames[0]
 	}
+	// slipwaykind=task: the control plane's sequence Trigger drops task
+	// .triggered events by it (get-sli is no sequence of the shipyard).
 	ge, err := keptn.NewEvent(typeGetSLITrigger, keptn.Meta{ID: derivedID(t.ID, "get-sli"), Source: Source, Time: l.now(),
-		Context: t.Context, GitCommitID: t.GitCommitID}, body)
+		Context: t.Context, GitCommitID: t.GitCommitID, Extra: map[string]string{keptn.ExtSlipwayKind: keptn.SlipwayKindTask}}, body)
 	if err != nil {
 		return err
 	}

@@ -172,7 +172,7 @@ func TestFlowScoresAndCompares(t *testing.T) {
 		t.Fatalf("evaluation.started triggeredid %q", keptn.TriggeredID(started))
 	}
 	gs, gd := r.out.last(typeGetSLITrigger)
-	if gs.ID() != derivedID(trig.ID(), "get-sli") || keptn.Context(gs) != "ctx1" || gs.Source() != Source {
+	if gs.ID() != derivedID(trig.ID(), "get-sli") || keptn.Context(gs) != "ctx1" || gs.Source() != Source || keptn.Ext(gs, keptn.ExtSlipwayKind) != keptn.SlipwayKindTask {
 		t.Fatalf("get-sli.triggered envelope %v", gs)
 	}
 	raw, _ := json.Marshal(gd)
