@@ -51,10 +51,11 @@ func NormalizeEndpoint(raw string) (string, error) {
 	if u.Host == "" {
 		return "", fmt.Errorf("endpoint %q has no host", raw)
 	}
-	if u.Path == "" || u.Path == "/" {
+	u.Path = strings.TrimRight(u.Path, "/")
+	if u.Path == "" {
 		u.Path = "/api"
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
 	u.RawQuery, u.Fragment = "", ""
 	return u.String(), nil
 }
