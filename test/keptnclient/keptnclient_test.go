@@ -195,6 +195,9 @@ func TestGoUtilsHandlers(t *testing.T) {
 			var gerr *models.Error
 			evs, gerr = api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx,
 				EventType: "sh.keptn.event.dev.delivery.triggered"})
+			if gerr != nil {
+				t.Logf("GetEvents: %s", msg(gerr))
+			}
 			return gerr == nil && len(evs) == 1
 		})
 		if evs[0].ID != id || *evs[0].Source != "go-utils-test" || evs[0].Shkeptncontext != kctx {
@@ -299,6 +302,27 @@ func TestGoUtilsHandlers(t *testing.T) {
 		}
 		if d, _ := fin[0].Data.(map[string]any); d["result"] != "pass" {
 			t.Fatalf("prod.delivery.finished data = %v", fin[0].Data)
+		}
+
+		// Paging as go-utils does it: nextPageKey is an offset, and
+		// NumberOfPages stops once the offset reaches it (Keptn's datastore
+		// semantics, which go-utils' EventHandler.getEvents relies on).
+		all, gerr := api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx, PageSize: "100"})
+		if gerr != nil || len(all) < 10 {
+			t.Fatalf("GetEvents of the context = %d events, %s", len(all), msg(gerr))
+		}
+		paged, gerr := api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx, PageSize: "2"})
+		if gerr != nil || len(paged) != len(all) {
+			t.Fatalf("GetEvents in pages of 2 = %d events, %s; want %d", len(paged), msg(gerr), len(all))
+		}
+		for i := range all {
+			if paged[i].ID != all[i].ID {
+				t.Fatalf("page order differs at %d: %s vs %s", i, paged[i].ID, all[i].ID)
+			}
+		}
+		three, gerr := api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx, PageSize: "1", NumberOfPages: 3})
+		if gerr != nil || len(three) != 3 || three[0].ID != all[0].ID || three[2].ID != all[2].ID {
+			t.Fatalf("GetEvents, 3 pages of 1 = %d events, %s", len(three), msg(gerr))
 		}
 	})
 
