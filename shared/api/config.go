@@ -2,6 +2,7 @@ package api
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -36,14 +37,28 @@ type Config struct {
 	// failed authentication attempts (defaults 1/s, burst 2, as Keptn).
 	AuthRatePerSecond float64 `envconfig:"MAX_AUTH_REQUESTS_PER_SECOND"`
 	AuthBurst         int     `envconfig:"MAX_AUTH_REQUESTS_BURST"`
+	// TrustedProxies are the addresses (CIDRs or IPs, comma-separated) of the
+	// proxies in front of the API that append to X-Forwarded-For: behind
+	// Knative the ingress gateway, the activator and the queue-proxy (pod
+	// addresses: the cluster's private ranges), and any cloud load balancer.
+	// The limiter keys on the rightmost address that is not one of them;
+	// see clientKey. Empty: ForwardedHops decides.
+	TrustedProxies []string `envconfig:"API_TRUSTED_PROXIES"`
 	// ForwardedHops is how many trusted proxies append to X-Forwarded-For in
-	// front of the API. 0 (default) uses the connection's address; N takes
-	// the N-th address from the right, which a client cannot forge.
+	// front of the API, for a fixed chain without TrustedProxies. 0
+	// (default) uses the connection's address; N takes the N-th address
+	// from the right. Behind Knative the count varies (the activator is not
+	// always in the path): use TrustedProxies there.
 	ForwardedHops int `envconfig:"API_FORWARDED_HOPS"`
 
 	// DisableHistoryIngest removes POST /internal/history (for deployments
 	// where the history ingest runs elsewhere or the path cannot be kept private).
 	DisableHistoryIngest bool `envconfig:"API_DISABLE_HISTORY_INGEST"`
+	// HistoryTokens authenticate POST /internal/history (header
+	// X-Slipway-History-Token or query parameter token; comma-separated for
+	// rotation). Separate from the API tokens. None: every delivery is
+	// refused with 401.
+	HistoryTokens []string `envconfig:"API_HISTORY_TOKENS"`
 
 	// ProjectNameMaxSize and ServiceNameMaxSize are Keptn's name limits (200, 43).
 	ProjectNameMaxSize int `envconfig:"PROJECT_NAME_MAX_SIZE"`
@@ -105,6 +120,14 @@ func (c Config) Validate() error {
 	if len(c.tokens()) == 0 {
 		return fmt.Errorf("api config: no API token (set API_TOKENS or SECRET_TOKEN)")
 	}
+	for _, e := range c.TrustedProxies {
+		if strings.TrimSpace(e) == "" {
+			continue
+		}
+		if _, err := parseProxy(e); err != nil {
+			return fmt.Errorf("api config: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -116,6 +139,30 @@ func (c Config) tokens() []string {
 		}
 	}
 	return out
+}
+
+// trustedProxies parses TrustedProxies; entries that parse as neither a
+// CIDR nor an IP are dropped (Validate reports them).
+func (c Config) trustedProxies() []netip.Prefix {
+	var out []netip.Prefix
+	for _, e := range c.TrustedProxies {
+		if p, err := parseProxy(e); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func parseProxy(e string) (netip.Prefix, error) {
+	e = strings.TrimSpace(e)
+	if p, err := netip.ParsePrefix(e); err == nil {
+		return p.Masked(), nil
+	}
+	ip, err := netip.ParseAddr(e)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("API_TRUSTED_PROXIES entry %q is neither a CIDR nor an IP", e)
+	}
+	return netip.PrefixFrom(ip, ip.BitLen()), nil
 }
 
 func (c Config) withDefaults() Config {
@@ -166,4 +213,15 @@ func (c Config) eventLimit() int64 {
 		return c.MaxBodyBytes
 	}
 	return int64(c.MaxEventSizeKB) << 10
+}
+
+// trimmed drops blanks around and empty entries of a comma-separated list.
+func trimmed(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -205,8 +205,9 @@ type noSyncAppender interface {
 
 // POST /internal/history: the broker delivers every event here (binary or
 // structured CloudEvents); Keptn events are appended to the history. This
-// path has no x-token: it is reached by the broker inside the cluster (or on
-// loopback in the local runtime) and must not be exposed by the ingress.
+// path has no x-token but a history token of its own (historyAuth): it is
+// reached by the broker's Trigger inside the cluster (or on loopback in the
+// local runtime). Events without a project are refused.
 // Answers follow Knative delivery: 2xx ack, 4xx never retried, 5xx retried.
 func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxHistoryEventBytes)
@@ -228,15 +229,21 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return badRequest("%v", err)
 	}
-	if d.Project != "" {
-		known, err := a.hasProject(r.Context(), d.Project)
-		if err != nil {
-			return fmt.Errorf("load project %s: %w", d.Project, err)
-		}
-		if !known {
-			a.log.Debug("history: event for unknown project dropped", zap.String("project", d.Project), zap.String("id", e.ID()))
-			return ack()
-		}
+	// The history is per project: an event of none would only fill the
+	// store (and no project listing or deletion would ever reach it).
+	if d.Project == "" {
+		return badRequest("event %s has no data.project: not stored", e.ID())
+	}
+	if err := d.Validate(); err != nil {
+		return badRequest("%v", err)
+	}
+	known, err := a.hasProject(r.Context(), d.Project)
+	if err != nil {
+		return fmt.Errorf("load project %s: %w", d.Project, err)
+	}
+	if !known {
+		a.log.Debug("history: event for unknown project dropped", zap.String("project", d.Project), zap.String("id", e.ID()))
+		return ack()
 	}
 	// DecodeScope has already checked the data is JSON.
 	raw, err := ceio.MarshalJSON(*e)

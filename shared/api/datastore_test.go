@@ -32,6 +32,7 @@ func structuredEvent(t *testing.T, id, typ string, at time.Time, triggeredID str
 func (e *env) ingest(t *testing.T, body []byte, ceContentType bool) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest("POST", HistoryPath, bytes.NewReader(body))
+	r.Header.Set(HistoryTokenHeader, testHistoryToken)
 	if ceContentType {
 		r.Header.Set("Content-Type", "application/cloudevents+json")
 	}
@@ -47,7 +48,7 @@ func TestHistoryIngest(t *testing.T) {
 	body := structuredEvent(t, "a1", "sh.keptn.event.deployment.finished", t0, "trig-1",
 		map[string]any{"project": "p", "stage": "dev", "service": "carts", "result": "pass"})
 
-	// Structured mode, no x-token needed.
+	// Structured mode, the history token and no x-token.
 	wantStatus(t, e.ingest(t, body, true), 200)
 	// Redelivery is idempotent.
 	wantStatus(t, e.ingest(t, body, true), 200)
@@ -62,7 +63,7 @@ func TestHistoryIngest(t *testing.T) {
 	}
 
 	// Binary mode.
-	r := httptest.NewRequest("POST", HistoryPath, strings.NewReader(`{"project":"p","stage":"dev","service":"carts"}`))
+	r := httptest.NewRequest("POST", HistoryPath+"?token="+testHistoryToken, strings.NewReader(`{"project":"p","stage":"dev","service":"carts"}`))
 	for k, v := range map[string]string{"Ce-Id": "b1", "Ce-Specversion": "1.0", "Ce-Type": "sh.keptn.event.test.started",
 		"Ce-Source": "x", "Ce-Time": t0.Add(time.Minute).Format(time.RFC3339), "Ce-Shkeptncontext": "ctx-b", "Content-Type": "application/json"} {
 		r.Header.Set(k, v)

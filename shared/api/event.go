@@ -248,6 +248,17 @@ func (a *api) postEvent(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("%v", err)
 		}
 	}
+	// Names reach scripts' environments and file paths: Keptn's name rule
+	// holds with or without the event validation.
+	if in.dataObj != nil {
+		sc := keptn.Scope{}
+		sc.Project, _ = in.dataObj["project"].(string)
+		sc.Stage, _ = in.dataObj["stage"].(string)
+		sc.Service, _ = in.dataObj["service"].(string)
+		if err := sc.Validate(); err != nil {
+			return badRequest("invalid event: %v", err)
+		}
+	}
 	e, err := a.buildEvent(in)
 	if err != nil {
 		return badRequest("invalid event: %v", err)

@@ -24,6 +24,9 @@ import (
 
 const testToken = "test-token-1"
 
+// testHistoryToken authenticates the test broker at /internal/history.
+const testHistoryToken = "history-token-1"
+
 var t0 = time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // fakeClock is a settable clock.
@@ -157,6 +160,9 @@ func newEnv(t *testing.T, cfg Config) *env {
 	t.Cleanup(func() { _ = st.Close() })
 	if cfg.Tokens == nil {
 		cfg.Tokens = []string{testToken}
+	}
+	if cfg.HistoryTokens == nil {
+		cfg.HistoryTokens = []string{testHistoryToken}
 	}
 	e := &env{store: st, pub: &recPublisher{}, seq: &fakeSequences{}, clock: &fakeClock{now: t0}}
 	var mu sync.Mutex

@@ -571,23 +571,15 @@ func (a *api) getService(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// validateServiceName applies Keptn's service name rules, plus no blanks or
-// control characters (they cannot be used in resource paths either).
+// validateServiceName applies Keptn's name rule (keptn.ValidateName) and
+// the length limit: service names reach script environments, file paths
+// and resource URIs.
 func (a *api) validateServiceName(name string) error {
-	switch {
-	case name == "":
-		return errors.New("service name must not be empty")
-	case len(name) > a.cfg.ServiceNameMaxSize:
+	if len(name) > a.cfg.ServiceNameMaxSize {
 		return fmt.Errorf("service name must not exceed %d characters", a.cfg.ServiceNameMaxSize)
-	case name == "." || name == "..":
-		return errors.New("service name must not be '.' or '..'")
-	case strings.ContainsAny(name, "/><|:&"):
-		return errors.New("service name must not contain any of / > < | : &")
 	}
-	for _, c := range name {
-		if c <= ' ' || c == 0x7f {
-			return errors.New("service name must not contain blanks or control characters")
-		}
+	if err := keptn.ValidateName(name); err != nil {
+		return fmt.Errorf("service name %w", err)
 	}
 	return nil
 }

@@ -214,6 +214,7 @@ func TestStagesAndServices(t *testing.T) {
 }
 
 func TestCreateService_Rules(t *testing.T) {
+	const rule = "must start with a lower case letter" // Keptn's name rule
 	e := newEnv(t, Config{})
 	e.mkProject(t, "p", "carts")
 	for _, tc := range []struct {
@@ -224,14 +225,24 @@ func TestCreateService_Rules(t *testing.T) {
 		{"ok", "orders-v2", 200, ""},
 		{"43 chars ok", strings.Repeat("a", 43), 200, ""},
 		{"44 chars", strings.Repeat("a", 44), 400, "43"},
-		{"empty", "", 400, "empty"},
-		{"dot", ".", 400, "'.'"},
-		{"dotdot", "..", 400, "'..'"},
-		{"slash", "a/b", 400, "/ > < | : &"},
-		{"pipe", "a|b", 400, "/ > < | : &"},
-		{"amp", "a&b", 400, "/ > < | : &"},
-		{"colon", "a:b", 400, "/ > < | : &"},
-		{"blank", "a b", 400, "blanks"},
+		{"empty", "", 400, rule},
+		{"dot", ".", 400, rule},
+		{"dotdot", "..", 400, rule},
+		{"slash", "a/b", 400, rule},
+		{"pipe", "a|b", 400, rule},
+		{"amp", "a&b", 400, rule},
+		{"colon", "a:b", 400, rule},
+		{"blank", "a b", 400, rule},
+		{"backslash", `a\b`, 400, rule},
+		{"dollar", "a$b", 400, rule},
+		{"semicolon", "a;b", 400, rule},
+		{"quote", "a'b", 400, rule},
+		{"double quote", `a"b`, 400, rule},
+		{"backtick", "a`b", 400, rule},
+		{"bidi control", "ab\u202e", 400, rule},
+		{"unicode", "cärts", 400, rule},
+		{"upper case", "Carts", 400, rule},
+		{"trailing dash", "carts-", 400, rule},
 		{"exists", "carts", 409, "already exists"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,8 @@ type api struct {
 	deps Deps
 	log  *zap.Logger
 	auth *authenticator
+	// historyTokens authenticate POST /internal/history (historyAuth).
+	historyTokens tokenSet
 	mux  *http.ServeMux
 	// history is the wrapped history ingestion, nil when disabled: it takes
 	// every event the broker carries, so it skips the mux.
@@ -78,6 +80,7 @@ func New(cfg Config, deps Deps) http.Handler {
 	deps = deps.withDefaults()
 	a := &api{cfg: cfg, deps: deps, log: deps.Logger, cursors: newEventCursors(1024)}
 	a.auth = newAuthenticator(cfg, deps.Clock)
+	a.historyTokens = newTokenSet(trimmed(cfg.HistoryTokens))
 	if is, ok := deps.Store.(IntegrationStore); ok {
 		a.integ = is
 	} else {
@@ -167,7 +170,8 @@ func (a *api) table() []route {
 		)
 	}
 	if !a.cfg.DisableHistoryIngest {
-		rs = append(rs, route{"POST", HistoryPath, true, a.ingestHistory})
+		// Not behind x-token: behind its own history token (historyAuth).
+		rs = append(rs, route{"POST", HistoryPath, true, a.historyAuth(a.ingestHistory)})
 	}
 	return rs
 }

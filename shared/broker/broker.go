@@ -80,6 +80,11 @@ type Options struct {
 	// base URLs (e.g. http://127.0.0.1:8081). A ref to a name missing here is
 	// an error from New.
 	Services map[string]string
+	// ServiceHeaders are added to every delivery to a subscriber ref of that
+	// name (not to its dead-letter sink): the local runtime authenticates
+	// the broker to the api's history ingest this way. A Knative Trigger has
+	// no such field (docs/deploy.md: the token goes in its URI there).
+	ServiceHeaders map[string]http.Header
 	// DefaultDelivery applies to Triggers without spec.delivery; nil means
 	// trigger.DefaultDelivery() (Knative's retry 10, exponential, PT0.2S).
 	DefaultDelivery *trigger.Delivery
@@ -111,6 +116,7 @@ type route struct {
 	name     string
 	filter   filter.Filter
 	url      string
+	header   http.Header // extra headers of every delivery to url
 	dls      string
 	delivery trigger.Delivery
 	timeout  time.Duration
@@ -187,6 +193,9 @@ func New(opts Options) (*Broker, error) {
 		r, err := newRoute(t, def, attemptTimeout, opts.Services)
 		if err != nil {
 			return nil, fmt.Errorf("new broker: trigger %q (%s): %w", t.Name, t.Source, err)
+		}
+		if ref := t.Subscriber.Ref; ref != nil {
+			r.header = opts.ServiceHeaders[ref.Name]
 		}
 		b.routes = append(b.routes, r)
 	}

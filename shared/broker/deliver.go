@@ -70,11 +70,11 @@ func Retryable(code int) bool {
 
 func (b *Broker) attempt(t *task) {
 	r := t.route
-	target, ev := r.url, t.event
+	target, ev, hdr := r.url, t.event, r.header
 	if t.toDLS {
-		target, ev = r.dls, b.withErrorExtensions(t)
+		target, ev, hdr = r.dls, b.withErrorExtensions(t), nil
 	}
-	o := b.send(target, ev, r.delivery, r.timeout, !t.toDLS)
+	o := b.send(target, ev, hdr, r.delivery, r.timeout, !t.toDLS)
 	t.attempts++
 	if o.ok() {
 		b.delivered.Add(1)
@@ -123,7 +123,7 @@ func (b *Broker) attempt(t *task) {
 var preferReply = []string{"reply"}
 
 // send makes one HTTP attempt. Replies are parsed only when wantReply.
-func (b *Broker) send(target string, ev event.Event, d trigger.Delivery, timeout time.Duration, wantReply bool) outcome {
+func (b *Broker) send(target string, ev event.Event, hdr http.Header, d trigger.Delivery, timeout time.Duration, wantReply bool) outcome {
 	ctx := b.ctx
 	if timeout > 0 {
 		var cancel context.CancelFunc
@@ -143,6 +143,9 @@ func (b *Broker) send(target string, ev event.Event, d trigger.Delivery, timeout
 		return outcome{err: fmt.Errorf("encode event: %w", err)}
 	}
 	req.Header["Prefer"] = preferReply
+	for k, v := range hdr {
+		req.Header[k] = v
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		return outcome{err: err}

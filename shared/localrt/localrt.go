@@ -179,6 +179,12 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	}
 	apiCfg := cfg.API
 	apiCfg.Tokens = append([]string{token}, apiCfg.Tokens...)
+	// The broker authenticates to the history ingest with a token of its
+	// own, fresh for each start: only this process's broker holds it.
+	historyToken := rand.Text()
+	apiCfg.HistoryTokens = append([]string{historyToken}, apiCfg.HistoryTokens...)
+	historyHeader := http.Header{}
+	historyHeader.Set(api.HistoryTokenHeader, historyToken)
 	apiDeps := api.Deps{Store: st, Publisher: pub, Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")}
 	sm, err := SecretManager(cfg, st)
 	if err != nil {
@@ -211,7 +217,8 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 		dirs = append(dirs, cfg.ProjectTriggers)
 	}
 	dirs = append(dirs, cfg.TriggerDirs...)
-	b, err := broker.New(broker.Options{TriggerDirs: dirs, Services: rt.Services, Logger: log.Named("broker")})
+	b, err := broker.New(broker.Options{TriggerDirs: dirs, Services: rt.Services, Logger: log.Named("broker"),
+		ServiceHeaders: map[string]http.Header{"api": historyHeader}})
 	if err != nil {
 		return nil, fmt.Errorf("broker: %w", err)
 	}

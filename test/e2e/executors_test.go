@@ -484,6 +484,13 @@ func TestAbortKillsRunningScript(t *testing.T) {
 		t.Skip("inspects /proc")
 	}
 	pidDir := t.TempDir()
+	// Scripts run on a uid of their own (the runtime runs as root in CI):
+	// the directory they report to must be theirs to write, as /tmp is.
+	for _, d := range []string{pidDir, filepath.Dir(pidDir)} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
 	marker := "slipway-e2e-sleeper-" + uuid.NewString()
 	s := start(t, "", "E2E_PID_DIR="+pidDir, "SLIPWAY_ENV_ALLOWLIST=E2E_PID_DIR", "SLIPWAY_SCRIPT_TIMEOUT=10m")
 	s.createProject("ab", exShipyard, "carts")

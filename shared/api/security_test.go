@@ -1,0 +1,106 @@
+package api
+
+import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/slipwayhq/slipway/shared/store"
+)
+
+// POST /internal/history takes only the history token (header or query),
+// never the API's, and refuses everything when none is configured.
+func TestHistoryIngestNeedsItsToken(t *testing.T) {
+	body := structuredEvent(t, "h1", "sh.keptn.event.deployment.finished", t0, "trig-1",
+		map[string]any{"project": "p", "stage": "dev", "service": "carts", "result": "pass"})
+	send := func(e *env, path string, hdr ...string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("POST", path, bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/cloudevents+json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		e.h.ServeHTTP(w, r)
+		return w
+	}
+	for name, tc := range map[string]struct {
+		cfg    Config
+		path   string
+		hdr    []string
+		status int
+	}{
+		"no token":                 {path: HistoryPath, status: 401},
+		"wrong token":              {path: HistoryPath, hdr: []string{HistoryTokenHeader, "nope"}, status: 401},
+		"the API token in x-token": {path: HistoryPath, hdr: []string{"x-token", testToken}, status: 401},
+		"the API token as history": {path: HistoryPath, hdr: []string{HistoryTokenHeader, testToken}, status: 401},
+		"header":                   {path: HistoryPath, hdr: []string{HistoryTokenHeader, testHistoryToken}, status: 200},
+		"query (Knative Trigger)":  {path: HistoryPath + "?token=" + testHistoryToken, status: 200},
+		"rotation: second token":   {cfg: Config{HistoryTokens: []string{"old", " new "}}, path: HistoryPath, hdr: []string{HistoryTokenHeader, "new"}, status: 200},
+		"none configured":          {cfg: Config{HistoryTokens: []string{}}, path: HistoryPath, hdr: []string{HistoryTokenHeader, ""}, status: 401},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, tc.cfg)
+			e.mkProject(t, "p", "carts")
+			w := send(e, tc.path, tc.hdr...)
+			if tc.status != 200 {
+				wantError(t, w, tc.status, "invalid credentials")
+				evs, _, _ := e.store.ListEvents(t.Context(), store.EventQuery{Project: "p"}, store.Page{})
+				if len(evs) != 0 {
+					t.Fatalf("refused event stored: %+v", evs)
+				}
+				return
+			}
+			wantStatus(t, w, 200)
+		})
+	}
+}
+
+// The history is per project: an event without one, or with names that
+// break Keptn's rule, is refused (400: never retried).
+func TestHistoryIngestRefusesEventsWithoutProject(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.mkProject(t, "p", "carts")
+	for name, data := range map[string]map[string]any{
+		"no project":    {"stage": "dev", "service": "carts"},
+		"empty project": {"project": "", "stage": "dev"},
+		"bad service":   {"project": "p", "stage": "dev", "service": "carts;id"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := e.ingest(t, structuredEvent(t, "n-"+name, "sh.keptn.event.deployment.finished", t0, "", data), true)
+			wantStatus(t, w, http.StatusBadRequest)
+		})
+	}
+	evs, _, err := e.store.ListEvents(t.Context(), store.EventQuery{}, store.Page{})
+	if err != nil || len(evs) != 0 {
+		t.Fatalf("stored %d events (%v)", len(evs), err)
+	}
+}
+
+// Names that reach script environments and paths follow Keptn's rule on
+// POST /api/v1/event, with or without the event validation.
+func TestPostEventRefusesBadNames(t *testing.T) {
+	for _, skip := range []bool{false, true} {
+		e := newEnv(t, Config{SkipEventValidation: skip})
+		for name, data := range map[string]map[string]any{
+			"service with ;":        {"project": "p", "stage": "dev", "service": "carts;id"},
+			"service with $()":      {"project": "p", "stage": "dev", "service": "$(id)"},
+			"service with backtick": {"project": "p", "stage": "dev", "service": "a`id`"},
+			"service with quote":    {"project": "p", "stage": "dev", "service": `a"b`},
+			"service with bidi":     {"project": "p", "stage": "dev", "service": "ab\u202e"},
+			"project with slash":    {"project": "../p", "stage": "dev", "service": "carts"},
+		} {
+			t.Run(name, func(t *testing.T) {
+				w := e.do(t, "POST", "/api/v1/event", map[string]any{"type": "sh.keptn.event.dev.delivery.triggered",
+					"source": "test", "specversion": "1.0", "data": data})
+				wantError(t, w, http.StatusBadRequest, "must start with a lower case letter")
+			})
+		}
+		e.pub.mu.Lock()
+		n := len(e.pub.events)
+		e.pub.mu.Unlock()
+		if n != 0 {
+			t.Fatalf("published %d events with bad names", n)
+		}
+	}
+}
