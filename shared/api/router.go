@@ -20,7 +20,7 @@ type api struct {
 	auth *authenticator
 	// historyTokens authenticate POST /internal/history (historyAuth).
 	historyTokens tokenSet
-	mux  *http.ServeMux
+	mux           *http.ServeMux
 	// history is the wrapped history ingestion, nil when disabled: it takes
 	// every event the broker carries, so it skips the mux.
 	history http.Handler
