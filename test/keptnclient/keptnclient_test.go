@@ -374,6 +374,18 @@ func TestGoUtilsHandlers(t *testing.T) {
 		if i < 0 || len(regs[i].Subscriptions) != 2 || regs[i].MetaData.KubernetesMetaData.Namespace != "keptn" {
 			t.Fatalf("GetRegistrations = %+v", regs)
 		}
+		// Integration logs (the go-sdk's LogForwarder sends through LogsV1).
+		api.LogsV1().Log([]models.LogEntry{{IntegrationID: id, Message: "deployed carts", KeptnContext: kctx, Task: "deployment", TriggeredID: "t1"}})
+		if err := api.LogsV1().Flush(); err != nil {
+			t.Fatalf("Flush: %v", err)
+		}
+		logs, err := api.LogsV1().GetLogs(models.GetLogsParams{LogFilter: models.LogFilter{IntegrationID: id}})
+		if err != nil || len(logs.Logs) != 1 {
+			t.Fatalf("GetLogs = %+v, %v", logs, err)
+		}
+		if l := logs.Logs[0]; l.Message != "deployed carts" || l.KeptnContext != kctx || l.Task != "deployment" || l.Time.IsZero() || logs.TotalCount != 1 {
+			t.Fatalf("GetLogs entry = %+v (total %d)", l, logs.TotalCount)
+		}
 		if err := api.UniformV1().UnregisterIntegration(id); err != nil {
 			t.Fatalf("UnregisterIntegration: %v", err)
 		}
