@@ -427,6 +427,30 @@ func TestGoUtilsHandlers(t *testing.T) {
 		}
 	})
 
+	// Handlers whose routes Keptn 1.x's shipyard-controller no longer
+	// serves fail here as they failed there; the ones it serves work.
+	t.Run("legacy project and stage handlers", func(t *testing.T) {
+		if _, err := api.ProjectsV1().CreateProject(models.Project{ProjectName: "legacy"}); err == nil {
+			t.Fatal("ProjectsV1().CreateProject without a shipyard: no error")
+		}
+		if _, err := api.StagesV1().CreateStage("goutils", "extra"); err == nil {
+			t.Fatal("StagesV1().CreateStage: no error")
+		}
+		if _, err := api.ServicesV1().CreateServiceInStage("goutils", "dev", "other"); err == nil {
+			t.Fatal("ServicesV1().CreateServiceInStage: no error")
+		}
+		if _, err := api.APIV1().CreateProject(models.CreateProject{Name: strp("legacy"),
+			Shipyard: strp(base64.StdEncoding.EncodeToString([]byte(shipyard)))}); err != nil {
+			t.Fatalf("CreateProject legacy: %s", msg(err))
+		}
+		if _, err := api.ProjectsV1().DeleteProject(models.Project{ProjectName: "legacy"}); err != nil {
+			t.Fatalf("ProjectsV1().DeleteProject: %s", msg(err))
+		}
+		if _, err := api.ProjectsV1().GetProject(models.Project{ProjectName: "legacy"}); err == nil || err.Code != 404 {
+			t.Fatalf("GetProject after ProjectsV1().DeleteProject: %s", msg(err))
+		}
+	})
+
 	t.Run("delete project", func(t *testing.T) {
 		if _, err := api.APIV1().DeleteProject(models.Project{ProjectName: "goutils"}); err != nil {
 			t.Fatalf("DeleteProject: %s", msg(err))
