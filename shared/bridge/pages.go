@@ -208,6 +208,10 @@ type envCard struct {
 	Result         string
 }
 
+// envRuns is how many of a lane's newest runs the environment reads to find
+// the last image; older images come from the API's deployedImage.
+const envRuns = 5
+
 type envColumn struct {
 	Stage string
 	Cards []envCard
@@ -230,7 +234,7 @@ func (s *Server) environmentPage(r *http.Request, v *view) (string, error) {
 			// The newest runs give the last result; the image is the one of
 			// the newest run whose trigger carried one (a later evaluation
 			// run deploys nothing).
-			runs, _, err := s.executions(r.Context(), name, runFilter{Stage: st.StageName, Service: sv.ServiceName}, 20, "")
+			runs, _, err := s.executions(r.Context(), name, runFilter{Stage: st.StageName, Service: sv.ServiceName}, envRuns, "")
 			if err != nil {
 				return "", err
 			}

@@ -36,7 +36,10 @@ type stack struct {
 	deliver bool // false: events stay queued until drain
 }
 
-const testToken = "bridge-test-token"
+const (
+	testToken    = "bridge-test-token"
+	historyToken = "bridge-test-history-token"
+)
 
 func (s *stack) Publish(_ context.Context, e event.Event) error {
 	s.mu.Lock()
@@ -55,7 +58,7 @@ func newStack(t testing.TB, cfg Config) *stack {
 	s := &stack{t: t}
 	cp := controlplane.New(st, s, engine.New(engine.Config{}))
 	s.fn = controlplane.NewFunction(cp, s)
-	s.api = api.New(api.Config{Tokens: []string{testToken}}, api.Deps{Store: st, Publisher: s, Sequences: apiview.Sequences{CP: cp}})
+	s.api = api.New(api.Config{Tokens: []string{testToken}, HistoryTokens: []string{historyToken}}, api.Deps{Store: st, Publisher: s, Sequences: apiview.Sequences{CP: cp}})
 	s.h, err = Mount(cfg, s.api, testToken, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -81,6 +84,7 @@ func (s *stack) drain() {
 		}
 		req := httptest.NewRequest("POST", api.HistoryPath, bytes.NewReader(raw))
 		req.Header.Set("Content-Type", "application/cloudevents+json")
+		req.Header.Set("X-Slipway-History-Token", historyToken)
 		w := httptest.NewRecorder()
 		s.api.ServeHTTP(w, req)
 		if w.Code != 200 {

@@ -303,7 +303,7 @@ func ganttOf(tl *timeline, now time.Time, href func(stage string) string) gantt 
 	}
 	g.Height = y + 4
 	for i := 0; i <= 4; i++ {
-		at := tl.Start.Add(span * time.Duration(i) / 4)
+		at := tl.Start.Add(span / 4 * time.Duration(i))
 		anchor := "start"
 		if i == 4 {
 			anchor = "end"
