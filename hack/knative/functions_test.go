@@ -50,6 +50,11 @@ type FuncSpec struct {
 	Deploy struct {
 		Namespace          string `json:"namespace"`
 		ServiceAccountName string `json:"serviceAccountName"`
+		// Labels go on the Knative Service (func's deployer).
+		Labels []struct {
+			Key   string `json:"key"`
+			Value string `json:"value"`
+		} `json:"labels"`
 	} `json:"deploy"`
 }
 
