@@ -27,11 +27,13 @@ const KindExtension = "slipwaykind"
 
 // Sources of the events Slipway's own functions emit.
 const (
-	srcControlPlane = keptn.ControlPlaneSource // shipyard-controller
-	srcApproval     = "approval-service"
-	srcExecutor     = "generic-executor"
-	srcTaskRunner   = "task-runner"
-	srcPing         = "/apis/v1/namespaces/slipway/pingsources/slipway-sweeper"
+	srcControlPlane  = keptn.ControlPlaneSource // shipyard-controller
+	srcApproval      = "approval-service"
+	srcExecutor      = "generic-executor"
+	srcTaskRunner    = "task-runner"
+	srcPing          = "/apis/v1/namespaces/slipway/pingsources/slipway-sweeper"
+	srcLighthouse    = "lighthouse-service"
+	srcPrometheusSLI = "prometheus-service"
 )
 
 // newEvent builds a bare event with the given extensions.
@@ -260,6 +262,13 @@ func TestRouting(t *testing.T) {
 		"control plane finishes a sequence": {ev("sh.keptn.event.dev.delivery.finished", srcControlPlane, seq), []string{"api-history"}},
 		"control plane aborts a task": {ev("sh.keptn.event.deployment.aborted", srcControlPlane, task),
 			[]string{"api-history", "generic-executor-aborted", "task-runner-aborted"}},
+		"control plane triggers an evaluation": {ev("sh.keptn.event.evaluation.triggered", srcControlPlane, task),
+			append([]string{"evaluator-evaluation-triggered", "api-history"}, executorsTriggered...)},
+		"evaluator asks for SLIs": {ev("sh.keptn.event.get-sli.triggered", srcLighthouse, task),
+			append([]string{"prometheus-sli-get-sli-triggered", "api-history"}, executorsTriggered...)},
+		"SLI provider answers": {ev("sh.keptn.event.get-sli.finished", srcPrometheusSLI, nil),
+			[]string{"evaluator-get-sli-finished", "control-plane-task-events", "api-history"}},
+		"evaluator finishes": {ev("sh.keptn.event.evaluation.finished", srcLighthouse, nil), []string{"control-plane-task-events", "api-history"}},
 		"sweeper tick":       {ev("dev.knative.sources.ping", srcPing, nil), []string{"control-plane-sweeper"}},
 		"another PingSource": {ev("dev.knative.sources.ping", "/apis/v1/namespaces/slipway/pingsources/other", nil), nil},
 		"not a Keptn event":  {ev("com.example.build.done", "ci", nil), nil},
@@ -300,6 +309,11 @@ func TestNoSelfLoops(t *testing.T) {
 		}
 	}
 	add("control-plane", "sh.keptn.event.dev.delivery.finished", srcControlPlane, map[string]any{KindExtension: "sequence"})
+	for _, kind := range []keptn.Kind{keptn.KindStarted, keptn.KindFinished} {
+		add("evaluator", keptn.TaskType("evaluation", kind), srcLighthouse, nil)
+		add("prometheus-sli", keptn.TaskType("get-sli", kind), srcPrometheusSLI, nil)
+	}
+	add("evaluator", "sh.keptn.event.get-sli.triggered", srcLighthouse, map[string]any{KindExtension: "task"})
 	for _, r := range routes {
 		for _, e := range emits[r.subscriber] {
 			if knativeVerdict(r.knative, e) != filter.Fail {

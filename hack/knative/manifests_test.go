@@ -74,6 +74,20 @@ var keptnKinds = map[string]bool{
 	"lifecycle.keptn.sh/KeptnEvaluationDefinition": true,
 }
 
+// Keptn's plain configuration files in config/samples/ (the quality gate's
+// slo.yaml, prometheus/sli.yaml, lighthouse-config.yaml) have no apiVersion
+// or kind at all; samples_test.go parses them too.
+func isKeptnPlainFile(rel string) bool {
+	if !strings.HasPrefix(filepath.ToSlash(rel), "config/samples/") {
+		return false
+	}
+	switch filepath.Base(rel) {
+	case "slo.yaml", "sli.yaml", "lighthouse-config.yaml":
+		return true
+	}
+	return false
+}
+
 func isKeptnKind(apiVersion, kind string) bool {
 	group, _, _ := strings.Cut(apiVersion, "/")
 	return keptnKinds[group+"/"+kind]
@@ -145,6 +159,9 @@ func parseDocs(rel string, raw []byte) ([]Doc, error) {
 		}
 		if err := json.Unmarshal(js, &head); err != nil {
 			return nil, fmt.Errorf("%s: document %d: %w", rel, i, err)
+		}
+		if head.APIVersion == "" && head.Kind == "" && isKeptnPlainFile(rel) {
+			continue
 		}
 		out = append(out, Doc{File: rel, Index: i, APIVersion: head.APIVersion, Kind: head.Kind,
 			Name: head.Metadata.Name, Namespace: head.Metadata.Namespace, JSON: js})

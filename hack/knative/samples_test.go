@@ -5,9 +5,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/slipwayhq/slipway/shared/evaluation"
 	"github.com/slipwayhq/slipway/shared/executor/remediation"
 	"github.com/slipwayhq/slipway/shared/executor/webhook"
 	"github.com/slipwayhq/slipway/shared/shipyard"
+	"github.com/slipwayhq/slipway/shared/sli"
 	"github.com/slipwayhq/slipway/shared/taskrunner/taskdef"
 )
 
@@ -52,6 +54,21 @@ func TestSamples(t *testing.T) {
 				t.Fatalf("%d definitions, want 1", len(f.Definitions))
 			}
 		},
+	}
+	cases["slo"] = func(t *testing.T) {
+		s, err := evaluation.ParseSLO(read(t, "resources/slo.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := sli.Parse("prometheus/sli.yaml", read(t, "resources/prometheus/sli.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range s.Objectives {
+			if f.Indicators[o.SLI] == "" {
+				t.Errorf("slo.yaml objective %s has no query in prometheus/sli.yaml", o.SLI)
+			}
+		}
 	}
 	for name, check := range cases {
 		t.Run(name, check)
