@@ -467,3 +467,61 @@ func TestPauseResumeView(t *testing.T) {
 		t.Fatalf("finished stage %+v", st.Stages)
 	}
 }
+
+// TestTaskSecureParametersFromSecretsAPI: a KeptnTaskDefinition's
+// secureParameters.secret resolves a secret created through the secrets API
+// (scope keptn-default) for its own project, and not for another project.
+func TestTaskSecureParametersFromSecretsAPI(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		if ci := os.Getenv("CI"); ci != "" && ci != "false" && ci != "0" {
+			t.Fatalf("python3 not found: %v", err)
+		}
+		t.Skipf("python3 not found: %v", err)
+	}
+	s := start(t, "")
+	value := "api-" + uuid.NewString()
+	s.mustDo("POST", "/api/secrets/v1/secret", map[string]any{"name": "py-api", "project": "tsa",
+		"data": map[string]string{"SECURE_DATA": `{"apiKey": "` + value + `"}`}}, nil, 201)
+	const shipyard = `apiVersion: spec.keptn.sh/0.2.3
+kind: Shipyard
+metadata: {name: x}
+spec:
+  stages:
+    - name: dev
+      sequences:
+        - name: verify
+          tasks:
+            - name: checks
+              properties: {taskDefinitions: [py-check]}
+`
+	const def = `apiVersion: lifecycle.keptn.sh/v1
+kind: KeptnTaskDefinition
+metadata: {name: py-check}
+spec:
+  python:
+    secureParameters: {secret: py-api}
+    inline:
+      code: |
+        import json, os
+        secure = json.loads(os.environ["SECURE_DATA"])
+        print("key length %d" % len(secure["apiKey"]))
+`
+	for _, c := range []struct{ project, result string }{{"tsa", "pass"}, {"tsb", "fail"}} {
+		t.Run(c.project, func(t *testing.T) {
+			s.createProject(c.project, shipyard, "carts")
+			s.exResource(c.project, "", "", "task-definitions/py-check.yaml", def)
+			kctx := s.trigger(c.project, "dev", "verify", "carts", nil)
+			fin := s.exTaskEvent(c.project, kctx, "checks", "finished")
+			raw, _ := json.Marshal(fin)
+			if fin.Data["result"] != c.result || strings.Contains(string(raw), value) {
+				t.Fatalf("checks.finished %s, want result %s and no secret", raw, c.result)
+			}
+			if c.result == "pass" && !strings.Contains(string(raw), "key length "+strconv.Itoa(len(value))) {
+				t.Fatalf("the task did not read the secret: %s", raw)
+			}
+			if c.result == "fail" && !strings.Contains(string(raw), "secureParameters") {
+				t.Fatalf("the task failed for another reason than the secret: %s", raw)
+			}
+		})
+	}
+}
