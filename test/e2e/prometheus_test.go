@@ -12,45 +12,69 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// testExporter serves the gauges the sample sli.yaml queries, labelled by
-// service and stage, on 127.0.0.1.
+// testExporter serves, on 127.0.0.1, the gauges the sample sli.yaml
+// queries, labelled by service and stage, in Prometheus's text format.
 type testExporter struct {
-	URL          string
-	responseTime *prometheus.GaugeVec
-	errorRate    *prometheus.GaugeVec
-	requests     *prometheus.CounterVec
+	URL    string
+	mu     sync.Mutex
+	series map[[2]string]*exported // (service, stage)
 }
+
+type exported struct{ responseMS, errorPercent, requests float64 }
 
 func startExporter(t *testing.T) *testExporter {
 	t.Helper()
-	reg := prometheus.NewRegistry()
-	x := &testExporter{
-		responseTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "http_response_time_p95_ms", Help: "p95 latency (test)"}, []string{"service", "stage"}),
-		errorRate:    prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "http_error_rate_percent", Help: "errors in percent (test)"}, []string{"service", "stage"}),
-		requests:     prometheus.NewCounterVec(prometheus.CounterOpts{Name: "http_requests_total", Help: "requests (test)"}, []string{"service", "stage"}),
-	}
-	reg.MustRegister(x.responseTime, x.errorRate, x.requests)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	x := &testExporter{series: map[[2]string]*exported{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		x.mu.Lock()
+		defer x.mu.Unlock()
+		keys := make([][2]string, 0, len(x.series))
+		for k := range x.series {
+			keys = append(keys, k)
+		}
+		sort.Slice(keys, func(i, j int) bool { return keys[i][0]+"/"+keys[i][1] < keys[j][0]+"/"+keys[j][1] })
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+		var b strings.Builder
+		for _, m := range []struct {
+			name, typ string
+			v         func(*exported) float64
+		}{
+			{"http_response_time_p95_ms", "gauge", func(e *exported) float64 { return e.responseMS }},
+			{"http_error_rate_percent", "gauge", func(e *exported) float64 { return e.errorPercent }},
+			{"http_requests_total", "counter", func(e *exported) float64 { return e.requests }},
+		} {
+			fmt.Fprintf(&b, "# TYPE %s %s\n", m.name, m.typ)
+			for _, k := range keys {
+				fmt.Fprintf(&b, "%s{service=%q,stage=%q} %s\n", m.name, k[0], k[1], strconv.FormatFloat(m.v(x.series[k]), 'g', -1, 64))
+			}
+		}
+		_, _ = w.Write([]byte(b.String()))
+	}))
 	t.Cleanup(srv.Close)
 	x.URL = srv.URL
 	return x
 }
 
-// set sets a service's gauges in a stage.
+// set sets a service's gauges in a stage (and counts 100 more requests).
 func (x *testExporter) set(service, stage string, responseMS, errorPercent float64) {
-	x.responseTime.WithLabelValues(service, stage).Set(responseMS)
-	x.errorRate.WithLabelValues(service, stage).Set(errorPercent)
-	x.requests.WithLabelValues(service, stage).Add(100)
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	e := x.series[[2]string{service, stage}]
+	if e == nil {
+		e = &exported{}
+		x.series[[2]string{service, stage}] = e
+	}
+	e.responseMS, e.errorPercent = responseMS, errorPercent
+	e.requests += 100
 }
 
 // promServer is a running Prometheus.
