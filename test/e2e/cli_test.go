@@ -442,6 +442,12 @@ func TestCLI(t *testing.T) {
 			t.Fatalf("watch: exit %d\n%s%s", r.code, r.out, r.err)
 		}
 		u.ok("abort", "--project=cli", "--keptn-context="+kctx)
+		// trigger … --watch follows the context it started, with watch's exit codes.
+		r = u.run("trigger", "sequence", "check", "--project=cli", "--stage=dev", "--service=carts", "--watch", "--watch-interval=100ms", "--watch-timeout=300ms")
+		if r.code != 3 || !strings.Contains(r.out, "ID of Keptn context: ") || !strings.Contains(r.out, "watch timed out after 300ms") {
+			t.Fatalf("trigger --watch: exit %d\n%s%s", r.code, r.out, r.err)
+		}
+		u.ok("abort", "--project=cli", "--keptn-context="+keptnContextOf(t, r.out))
 		u.fails(1, "no events for keptn-context 00000000-0000-0000-0000-000000000000", "watch", "--keptn-context=00000000-0000-0000-0000-000000000000")
 		u.fails(1, "Project not found: nope", "watch", "--keptn-context="+kctx, "--project=nope")
 	})
