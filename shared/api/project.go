@@ -379,6 +379,9 @@ func expandStage(s projectdoc.Stage, parents map[string][]string) expandedStage 
 func expandProject(p *store.Project, doc *projectdoc.Doc) expandedProject {
 	out := expandedProject{ProjectName: p.Name, CreationDate: nanos(p.CreatedAt), Shipyard: doc.Shipyard,
 		ShipyardVersion: doc.ShipyardVersion, GitCredentials: doc.GitCredentials, Stages: []expandedStage{}}
+	// /api/v1/metadata says automaticprovisioning: a project created without
+	// a remote is shown as Keptn showed an auto-provisioned one.
+	out.IsUpstreamAutoProvisioned = doc.GitCredentials == nil || doc.GitCredentials.RemoteURL == ""
 	parents := parentStages(doc)
 	for _, s := range doc.Stages {
 		out.Stages = append(out.Stages, expandStage(s, parents))

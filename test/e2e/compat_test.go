@@ -235,6 +235,13 @@ func TestCLIMetadataAndGitFlags(t *testing.T) {
 	if strings.Contains(string(raw), "ghp_secret") {
 		t.Fatalf("the git token is shown: %s", raw)
 	}
+	if p["isUpstreamAutoProvisioned"] != false {
+		t.Fatalf("a project with a remote shows as auto-provisioned: %s", raw)
+	}
+	s.mustDo("GET", "/api/controlPlane/v1/project/plain", nil, &p, 200)
+	if p["isUpstreamAutoProvisioned"] != true {
+		t.Fatalf("a project without a remote is not shown auto-provisioned: %v", p)
+	}
 }
 
 // TestEventPagingAsGoUtils walks the history the way go-utils v0.20.4 does:
