@@ -17,8 +17,8 @@ import (
 	"github.com/slipwayhq/slipway/shared/proc"
 	"github.com/slipwayhq/slipway/shared/publish"
 	"github.com/slipwayhq/slipway/shared/secrets"
-	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/sli/prometheus"
+	"github.com/slipwayhq/slipway/shared/store"
 	"github.com/slipwayhq/slipway/shared/taskrunner"
 )
 

@@ -53,10 +53,10 @@ type Run struct {
 	// captured when the run was created.
 	FollowUps []FollowUpRule `json:"followUps,omitempty"`
 
-	Result     string     `json:"result,omitempty"`
-	Outcome    string     `json:"outcome,omitempty"` // final data.status
-	Message    string     `json:"message,omitempty"`
-	Aborted    bool       `json:"aborted,omitempty"`
+	Result  string `json:"result,omitempty"`
+	Outcome string `json:"outcome,omitempty"` // final data.status
+	Message string `json:"message,omitempty"`
+	Aborted bool   `json:"aborted,omitempty"`
 	// ControlView is the stage state a stage-scoped control left in the
 	// context view (Keptn's materialised view): "paused" after pausing the
 	// stage, "started" after resuming it; "" after a context-wide control,
@@ -64,11 +64,11 @@ type Run struct {
 	ControlView string `json:"controlView,omitempty"`
 	// ContextPaused is true while the run is paused by a context-wide pause
 	// (the view then shows the context paused).
-	ContextPaused bool `json:"contextPaused,omitempty"`
-	FinishedAt time.Time  `json:"finishedAt,omitzero"`
-	Latest     *EventRef  `json:"latestEvent,omitempty"`
-	LatestFail *EventRef  `json:"latestFailedEvent,omitempty"`
-	Evaluation *EvalScore `json:"latestEvaluation,omitempty"`
+	ContextPaused bool       `json:"contextPaused,omitempty"`
+	FinishedAt    time.Time  `json:"finishedAt,omitzero"`
+	Latest        *EventRef  `json:"latestEvent,omitempty"`
+	LatestFail    *EventRef  `json:"latestFailedEvent,omitempty"`
+	Evaluation    *EvalScore `json:"latestEvaluation,omitempty"`
 
 	// Applied lists the ids of incoming events already applied (dedupe).
 	Applied []string `json:"applied,omitempty"`
