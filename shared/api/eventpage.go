@@ -20,6 +20,10 @@ import (
 // hand-written key) is reached by skipping from the start, as Keptn's
 // datastore skipped in MongoDB.
 
+// maxSkip bounds the events skipped to reach an offset the cache does not
+// hold, so one request cannot make the API read a whole large history.
+const maxSkip = 100000
+
 // eventCursors maps (query, offset) to the store cursor at that offset.
 type eventCursors struct {
 	mu    sync.Mutex
@@ -77,6 +81,9 @@ func (a *api) eventPage(ctx context.Context, q store.EventQuery, offset, size in
 		if ok {
 			tok = cached
 		} else {
+			if offset > maxSkip {
+				return nil, 0, badRequest("nextPageKey %d was not handed out by this API and is beyond %d events; page from the start or narrow the query", offset, maxSkip)
+			}
 			// Skip offset events in store pages.
 			skipped := 0
 			for skipped < offset {

@@ -59,4 +59,5 @@ func TestEventPagesAreOffsets(t *testing.T) {
 		t.Fatalf("past the end: %s", w.Body)
 	}
 	wantError(t, e.do(t, "GET", base+"&nextPageKey=abc", nil), 400, "nextPageKey")
+	wantError(t, e.do(t, "GET", base+"&nextPageKey=100001", nil), 400, "beyond")
 }
