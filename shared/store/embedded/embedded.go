@@ -1,17 +1,19 @@
 // Package embedded is the embedded store driver, for running the control
 // plane on a single machine (the default local store). It keeps its records
-// in a kv database (shared/store/kv): ordered buckets in memory, a
-// write-ahead log and snapshots in a directory.
+// in a Pebble database (github.com/cockroachdb/pebble/v2) in a directory:
+// a write-ahead log, memtables and sorted tables on disk, a bounded block
+// cache, so memory does not grow with the stored history.
 //
-// Every record kind has its own bucket, and every query has a secondary-index
-// bucket whose keys sort in the query's order, so lookups and listings seek
-// instead of scanning all runs or events. Index keys are maintained in the
-// same transaction as the record, so they can never disagree with it.
+// Every record kind has its own bucket (a key prefix, kv.go), and every
+// query has a secondary-index bucket whose keys sort in the query's order,
+// so lookups and listings seek instead of scanning all runs or events. Index
+// keys are written in the same batch as the record, so they can never
+// disagree with it.
 //
-// Update is one kv read-write transaction, shared with concurrent callers
-// (group commit, group.go). The engine admits one writer at a time, so
-// transactions never conflict; fn runs again only when another member of its
-// group failed.
+// Update is one indexed Pebble batch, shared with concurrent callers (group
+// commit, group.go) and committed with one sync. The driver admits one
+// writer at a time, so transactions never conflict; fn runs again only when
+// another member of its group failed.
 package embedded
 
 import (
@@ -20,11 +22,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
+
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Bucket names. Index buckets map an ordered key to nothing (or to a run id
@@ -49,8 +53,6 @@ var (
 	bEventsCtx     = []byte("events.ctx")     // lp(keptnContext) tkey(time) id
 	bEventsTrig    = []byte("events.trig")    // lp(triggeredID) tkey(time) id, only when set
 
-	allBuckets = [][]byte{bRuns, bRunsTask, bRunsCtx, bRunsProject, bRunsTime, bRunsDue, bRunsOpen,
-		bLanes, bContexts, bProjects, bResources, bEvents, bEventsTime, bEventsProject, bEventsCtx, bEventsTrig}
 )
 
 // Options tune the driver; the zero value is the durable default.
@@ -58,18 +60,37 @@ type Options struct {
 	// NoSync skips fdatasync on commit. A machine crash can then lose recent
 	// transactions (a process crash cannot), so it is for tests and benchmarks.
 	NoSync bool
+	// CacheSize bounds Pebble's block cache (default 32 MiB). With the
+	// memtables it bounds the store's memory whatever the history's size.
+	CacheSize int64
 }
 
-// Store is a store.Store on a kv database directory.
+// defaultCache is the block cache's size: the working set (runs, lanes,
+// index keys of recent events) fits many times over, and the history's
+// bodies are read rarely enough to come from the page cache.
+const defaultCache = 32 << 20
+
+// memTableSize is one Pebble memtable; two of them bound the unflushed writes.
+const memTableSize = 16 << 20
+
+// Store is a store.Store on a Pebble database directory.
 type Store struct {
-	db    *kv.DB
+	db    *pebble.DB
+	cache interface{ Unref() }
 	group group
 	// lazySync: commits nobody waits for are synced a little later. 0
-	// without fdatasync, where a commit is published to readers before
-	// anyone is answered.
+	// without fdatasync.
 	lazySync time.Duration
+	syncing  atomic.Bool // a lazy sync is scheduled
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64
+	// health remembers the last write error, so /health can say the store
+	// refuses writes (a full disk) until a write succeeds again.
+	health health
+	// closeMu: commits and delayed syncs hold it for reading, Close for
+	// writing, so nothing touches the database after it is closed.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 var _ store.Store = (*Store)(nil)
@@ -79,33 +100,60 @@ var _ store.Store = (*Store)(nil)
 func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
 
 // OpenOptions opens the store directory at path with the given options.
+//
+// Pebble replays its write-ahead log on open. The format version is the
+// newest, which writes WAL sync chunks: a log that is damaged before data
+// that was synced (a flipped byte mid-log) is then reported as corruption
+// and the store refuses to open, instead of the replay stopping there and
+// silently dropping acknowledged transitions; a log torn at its end (a
+// crash mid-write, nothing after it was ever acknowledged) is replayed up
+// to the tear.
 func OpenOptions(path string, o Options) (*Store, error) {
-	db, err := kv.Open(path, kv.Options{NoSync: o.NoSync})
-	if err != nil {
-		return nil, err
+	size := o.CacheSize
+	if size <= 0 {
+		size = defaultCache
 	}
-	err = db.Update(func(tx *kv.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return err
-			}
+	cache := pebble.NewCache(size)
+	opts := &pebble.Options{
+		Cache:                       cache,
+		FormatMajorVersion:          pebble.FormatNewest,
+		MemTableSize:                memTableSize,
+		MemTableStopWritesThreshold: 4,
+		Logger:                      pebbleLogger{},
+	}
+	db, err := pebble.Open(path, opts)
+	if err != nil {
+		cache.Unref()
+		if errors.Is(err, pebble.ErrCorruption) {
+			return nil, fmt.Errorf("open store %s: the write-ahead log is damaged before data that was synced; "+
+				"refusing to open rather than drop acknowledged transitions (restore the directory from a backup): %w", path, err)
 		}
-		return nil
-	})
-	if err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("create buckets in %s: %w", path, err)
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	st := &Store{db: db}
+	st := &Store{db: db, cache: cache}
 	if !o.NoSync {
 		st.lazySync = lazySync
 	}
 	return st, nil
 }
 
-// Close closes the file.
+// Close flushes nothing extra (the log holds every commit) and closes the
+// database.
 func (s *Store) Close() error {
-	if err := s.db.Close(); err != nil {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if s.lazySync > 0 {
+		// Commits answered before their sync must reach the disk before the
+		// process may assume they did.
+		_ = s.db.LogData(nil, pebble.Sync)
+	}
+	err := s.db.Close()
+	s.cache.Unref()
+	if err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
 	return nil
@@ -122,9 +170,16 @@ func tooLarge(kind, id string, n int) error {
 	return nil
 }
 
-// view runs fn in a read-only transaction.
+// view runs fn on a consistent snapshot of the database.
 func (s *Store) view(fn func(t *txn) error) error {
-	return s.db.View(func(btx *kv.Tx) error { return fn(&txn{s: s, btx: btx}) })
+	snap := s.db.NewSnapshot()
+	defer snap.Close()
+	btx := &kvTx{r: snap}
+	err := fn(&txn{s: s, btx: btx})
+	if cerr := btx.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("store read: %w", cerr)
+	}
+	return err
 }
 
 // Update implements store.Store.
@@ -139,12 +194,12 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 // store.Tx handed to Update's fn and the building block of every method.
 type txn struct {
 	s   *Store
-	btx *kv.Tx
+	btx *kvTx
 }
 
 var _ store.Tx = (*txn)(nil)
 
-func (t *txn) b(name []byte) *kv.Bucket { return t.btx.Bucket(name) }
+func (t *txn) b(name []byte) *kvBucket { return t.btx.Bucket(name) }
 
 func (t *txn) GetRun(id string) (*store.Run, error) {
 	v := t.b(bRuns).Get([]byte(id))
@@ -514,7 +569,7 @@ func (s *Store) DeleteProject(ctx context.Context, name string) error {
 	})
 }
 
-func keysWithPrefix(b *kv.Bucket, prefix []byte) [][]byte {
+func keysWithPrefix(b *kvBucket, prefix []byte) [][]byte {
 	var keys [][]byte
 	c := b.Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {

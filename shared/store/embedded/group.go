@@ -1,11 +1,12 @@
 package embedded
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/slipwayhq/slipway/shared/store/kv"
+	"github.com/cockroachdb/pebble/v2"
 )
 
 // Group commit: the engine runs one writer at a time and a durable commit
@@ -23,6 +24,8 @@ const maxGroup = 128
 
 // lazySync is how soon a group of nosync members only is synced.
 const lazySync = 2 * time.Millisecond
+
+var errClosed = errors.New("store/embedded: closed")
 
 type call struct {
 	fn  func(t *txn) error
@@ -131,74 +134,126 @@ func (s *Store) commitLoop() {
 	}
 }
 
-// commit runs a group in one transaction. If a member fails, the group is
-// rolled back, the failing member gets its own error by running alone, and
-// the others are committed again without it. The members are answered once
-// the commit is durable, by a goroutine of their own: meanwhile the loop
-// already runs the next group on top of this one (the engine syncs them in
-// order, so nobody hears of a commit that could still be lost), except
-// nosync members, answered once it is written.
+// commit runs a group in one transaction (an indexed Pebble batch). If a
+// member fails, the group is rolled back, the failing member gets its own
+// error by running alone, and the others are committed again without it.
+// The members are answered once the commit is durable, by a goroutine of
+// their own: meanwhile the loop already runs the next group on top of this
+// one (Pebble syncs its log in order, so nobody hears of a commit that could
+// still be lost), except nosync members, answered once it is written.
 func (s *Store) commit(batch []*call) {
-	failed := -1
-	durable, err := s.db.UpdateNoWait(func(btx *kv.Tx) error {
-		t := &txn{s: s, btx: btx}
-		for i, c := range batch {
-			if err := c.run(t); err != nil {
-				failed = i
-				return err
-			}
+	s.closeMu.RLock()
+	if s.closed {
+		s.closeMu.RUnlock()
+		for _, c := range batch {
+			c.err <- errClosed
 		}
-		return nil
-	})
-	switch {
-	case err == nil && s.lazySync == 0:
-		// No fdatasync: durable only publishes the commit to readers, at
-		// once, so every member (nosync ones too) reads its own write.
-		if err := durable(); err != nil {
-			err = fmt.Errorf("commit: %w", err)
+		return
+	}
+	held := true // the read lock, handed to the sync goroutine when there is one
+	defer func() {
+		if held {
+			s.closeMu.RUnlock()
+		}
+	}()
+	failed := -1
+	b := s.db.NewIndexedBatch()
+	btx := &kvTx{r: b, w: b}
+	t := &txn{s: s, btx: btx}
+	var err error
+	for i, c := range batch {
+		if err = c.run(t); err == nil {
+			err = btx.err // a read that failed underneath the member
+		}
+		if err != nil {
+			failed = i
+			break
+		}
+	}
+	if cerr := btx.close(); err == nil && cerr != nil {
+		err = fmt.Errorf("store read: %w", cerr)
+	}
+	if err != nil {
+		_ = b.Close()
+		switch {
+		case len(batch) == 1 || failed < 0:
 			for _, c := range batch {
 				c.err <- err
 			}
-			return
+		default:
+			held = false
+			s.closeMu.RUnlock()
+			s.commit(batch[failed : failed+1])
+			rest := append(append([]*call(nil), batch[:failed]...), batch[failed+1:]...)
+			s.commit(rest)
+		}
+		return
+	}
+	waiting := batch[:0:0]
+	for _, c := range batch {
+		if !c.nosync || s.lazySync == 0 {
+			waiting = append(waiting, c)
+		}
+	}
+	if len(waiting) == 0 || s.lazySync == 0 {
+		// Nobody waits for the disk: the commit is in the log (it survives
+		// the process) and visible. It is synced a little later, when a
+		// transition's sync most likely covered it already; syncing at once
+		// made the next transition wait for this sync first.
+		err := b.Commit(pebble.NoSync)
+		_ = b.Close()
+		s.health.note(err)
+		if err != nil {
+			err = fmt.Errorf("commit: %w", err)
 		}
 		for _, c := range batch {
+			c.err <- err
+		}
+		if err == nil && s.lazySync > 0 {
+			s.syncSoon()
+		}
+		return
+	}
+	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
+		_ = b.Close()
+		s.health.note(err)
+		err = fmt.Errorf("commit: %w", err)
+		for _, c := range batch {
+			c.err <- err
+		}
+		return
+	}
+	for _, c := range batch {
+		if c.nosync {
 			c.err <- nil
 		}
-	case err == nil:
-		waiting := batch[:0:0]
-		for _, c := range batch {
-			if c.nosync {
-				c.err <- nil
-			} else {
-				waiting = append(waiting, c)
-			}
-		}
-		if len(waiting) == 0 {
-			// Synced even when nobody waits (readers see only synced
-			// commits), but a little later: a transition's sync most likely
-			// covers it by then. Syncing at once made the next transition
-			// wait for this sync and then for the engine's sync delay.
-			time.AfterFunc(s.lazySync, func() { _ = durable() })
-			return
-		}
-		go func() {
-			err := durable()
-			if err != nil {
-				err = fmt.Errorf("commit: %w", err)
-			}
-			for _, c := range waiting {
-				c.err <- err
-			}
-		}()
-	case failed < 0: // the commit itself failed
-		for _, c := range batch {
-			c.err <- fmt.Errorf("commit: %w", err)
-		}
-	case len(batch) == 1:
-		batch[0].err <- err
-	default:
-		s.commit(batch[failed : failed+1])
-		rest := append(append([]*call(nil), batch[:failed]...), batch[failed+1:]...)
-		s.commit(rest)
 	}
+	held = false
+	go func() {
+		defer s.closeMu.RUnlock()
+		err := b.SyncWait()
+		_ = b.Close()
+		s.health.note(err)
+		if err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+		for _, c := range waiting {
+			c.err <- err
+		}
+	}()
+}
+
+// syncSoon syncs the log after lazySync unless a sync is already scheduled.
+func (s *Store) syncSoon() {
+	if !s.syncing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(s.lazySync, func() {
+		s.syncing.Store(false)
+		s.closeMu.RLock()
+		defer s.closeMu.RUnlock()
+		if !s.closed {
+			s.health.note(s.db.LogData(nil, pebble.Sync))
+		}
+	})
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Page tokens are the part of the last returned index key after the query's
@@ -48,7 +47,7 @@ func successor(prefix []byte) []byte {
 
 // scanDesc visits the keys with prefix that are < below (all of them when
 // below is nil), largest first, until fn returns errStop.
-func scanDesc(b *kv.Bucket, prefix, below []byte, fn func(suffix []byte) error) error {
+func scanDesc(b *kvBucket, prefix, below []byte, fn func(suffix []byte) error) error {
 	if below == nil {
 		below = successor(prefix)
 	}
@@ -74,7 +73,7 @@ func scanDesc(b *kv.Bucket, prefix, below []byte, fn func(suffix []byte) error) 
 
 // scanAsc visits the keys with prefix that are > after (all of them when after
 // is nil), smallest first, until fn returns errStop.
-func scanAsc(b *kv.Bucket, prefix, after []byte, fn func(suffix, v []byte) error) error {
+func scanAsc(b *kvBucket, prefix, after []byte, fn func(suffix, v []byte) error) error {
 	c := b.Cursor()
 	start := prefix
 	if after != nil {

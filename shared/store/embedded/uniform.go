@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/kv"
 )
 
 // Integrations and their logs (store.IntegrationStore). The buckets are
@@ -37,7 +36,7 @@ func ikey(t time.Time) []byte {
 }
 
 // bucket returns a bucket for writing, creating it on first use.
-func (t *txn) bucket(name []byte) (*kv.Bucket, error) {
+func (t *txn) bucket(name []byte) (*kvBucket, error) {
 	b, err := t.btx.CreateBucketIfNotExists(name)
 	if err != nil {
 		return nil, fmt.Errorf("bucket %s: %w", name, err)
