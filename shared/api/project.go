@@ -415,6 +415,7 @@ func (a *api) listProjects(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	size = min(size, maxPageSize) // a page decodes each project's shipyard: bound it
 	off, err := offsetParam(r, "nextPageKey")
 	if err != nil {
 		return err

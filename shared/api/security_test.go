@@ -2,6 +2,8 @@ package api
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -102,5 +104,44 @@ func TestPostEventRefusesBadNames(t *testing.T) {
 		if n != 0 {
 			t.Fatalf("published %d events with bad names", n)
 		}
+	}
+}
+
+// Listings are bounded by their page: no page size (Keptn: everything) or
+// a huge one reads and returns at most maxPageSize items.
+func TestListingsAreBounded(t *testing.T) {
+	e := newEnv(t, Config{})
+	for name, tc := range map[string]struct {
+		query string
+		want  int
+	}{
+		"no page size":   {"", maxPageSize},
+		"huge page size": {"?pageSize=100000", maxPageSize},
+		"small":          {"?pageSize=7", 7},
+	} {
+		t.Run("sequence states, "+name, func(t *testing.T) {
+			wantStatus(t, e.do(t, "GET", "/api/controlPlane/v1/sequence/p"+tc.query, nil), 200)
+			e.seq.mu.Lock()
+			got := e.seq.stateFilter.PageSize
+			e.seq.mu.Unlock()
+			if got != tc.want {
+				t.Fatalf("page size passed on %d, want %d", got, tc.want)
+			}
+		})
+	}
+	for i := range maxPageSize + 2 {
+		e.mkProject(t, fmt.Sprintf("p%03d", i), "carts")
+	}
+	var out struct {
+		Projects    []json.RawMessage `json:"projects"`
+		NextPageKey string            `json:"nextPageKey"`
+	}
+	w := e.do(t, "GET", "/api/controlPlane/v1/project?pageSize=100000", nil)
+	wantStatus(t, w, 200)
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Projects) != maxPageSize || out.NextPageKey != fmt.Sprint(maxPageSize) {
+		t.Fatalf("projects page of %d, nextPageKey %q; want %d and %d", len(out.Projects), out.NextPageKey, maxPageSize, maxPageSize)
 	}
 }

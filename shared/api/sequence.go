@@ -56,9 +56,12 @@ func (a *api) sequenceStates(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 	}
-	if f.PageSize, err = pageSizeParam(r, "pageSize", 0, 0); err != nil {
+	// Bounded: no pageSize (Keptn: all) or one above maxPageSize is a page
+	// of maxPageSize with a nextPageKey, so no request reads a whole project.
+	if f.PageSize, err = pageSizeParam(r, "pageSize", maxPageSize, 0); err != nil {
 		return err
 	}
+	f.PageSize = min(f.PageSize, maxPageSize)
 	if f.NextPageKey, err = offsetParam(r, "nextPageKey"); err != nil {
 		return err
 	}
