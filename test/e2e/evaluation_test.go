@@ -345,3 +345,32 @@ spec:
 		}
 	}
 }
+
+// TestEvaluationTimeoutWithoutProvider: when no SLI provider answers, the
+// evaluation task's timeout (Slipway extension) ends the run instead of
+// leaving it waiting.
+func TestEvaluationTimeoutWithoutProvider(t *testing.T) {
+	s := start(t, "")
+	s.createProject("silent", `apiVersion: spec.keptn.sh/0.2.4
+kind: Shipyard
+metadata: {name: silent}
+spec:
+  stages:
+    - name: dev
+      sequences:
+        - name: delivery
+          tasks: [{name: evaluation, timeout: 2s}]
+`, "web")
+	s.exResource("silent", "", "", "slo.yaml", sampleFile(t, "resources/slo.yaml"))
+	s.exResource("silent", "", "", "lighthouse-config.yaml", "sliProvider: nobody\n")
+	kctx := s.trigger("silent", "dev", "delivery", "web", nil)
+	gs := s.waitHistory("silent", kctx, "sh.keptn.event.get-sli.triggered")
+	if gs.Data["getSli"].(map[string]any)["sliProvider"] != "nobody" {
+		t.Fatalf("get-sli.triggered %v", gs.Data)
+	}
+	s.waitState("silent", kctx, "timedOut")
+	fin := s.waitHistory("silent", kctx, "sh.keptn.event.dev.delivery.finished")
+	if fin.Data["result"] != "fail" || fin.Data["status"] != "errored" {
+		t.Fatalf("delivery finished %v", fin.Data)
+	}
+}
