@@ -62,6 +62,7 @@ func TestPages(t *testing.T) {
 		"service page":         {"/bridge/project/demo/service/carts", 200, []string{`class="chart"`, "docker.io/carts:1.0", done[:8]}},
 		"unknown project":      {"/bridge/project/nope", 404, []string{"404"}},
 		"unknown project list": {"/bridge/project/nope/sequence", 404, nil},
+		"unknown project link": {"/bridge/project/nope/sequence/6f2a4c1e-5b0d-4f43-9a53-1c9e8e0b7d21", 404, []string{"project not found"}},
 		"unknown context":      {seq + "6f2a4c1e-5b0d-4f43-9a53-1c9e8e0b7d21", 404, []string{"has no sequence"}},
 		"malformed context":    {seq + "not-a-uuid", 400, []string{"is not a keptnContext"}},
 		"malformed project":    {"/bridge/project/a.b", 400, []string{"not a valid project"}},

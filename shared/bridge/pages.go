@@ -394,7 +394,10 @@ func (s *Server) sequencePage(r *http.Request, v *view) (string, error) {
 		}
 	}
 	ctx := r.Context()
-	if _, err := s.project(ctx, name); err != nil {
+	// The context's runs first: the API answers 404 for an unknown project
+	// here, without the project view's history scan.
+	runs, _, err := s.executions(ctx, name, runFilter{KeptnContext: kctx}, 0, "")
+	if err != nil {
 		return "", err
 	}
 	views, err := s.states(ctx, name, []string{kctx})
@@ -418,10 +421,6 @@ func (s *Server) sequencePage(r *http.Request, v *view) (string, error) {
 	}
 	now := s.now()
 	tl := buildTimeline(events, order, now)
-	runs, _, err := s.executions(ctx, name, runFilter{KeptnContext: kctx}, 0, "")
-	if err != nil {
-		return "", err
-	}
 	sortRunsOldestFirst(runs) // a stage that ran twice keeps its newest run
 	for _, line := range tl.Stages {
 		line.View = st.stage(line.Name)
