@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -314,7 +315,7 @@ func (a *app) getEventCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:     "event EVENTTYPE --project=PROJECT [--keptn-context=CTX] [--stage=STAGE] [--service=SERVICE]",
 		Aliases: []string{"events"},
-		Short:   "Shows events of a type from the event history, newest first",
+		Short:   "Shows events of a type from the event history, newest first (approval.triggered: the open ones)",
 		Example: "slipway get event evaluation.finished --project=demo --keptn-context=$CTX -o json",
 		Args:    exactArgs(1, "EVENTTYPE"),
 		PreRunE: checkOutput(&format),
@@ -326,8 +327,9 @@ func (a *app) getEventCmd() *cobra.Command {
 			if err := cl.Do(cmd.Context(), http.MethodGet, "/controlPlane/v1/project/"+url.PathEscape(projectName), nil, nil, nil); err != nil {
 				return err
 			}
-			q := url.Values{"project": {projectName}, "type": {eventType(args[0])}, "pageSize": {fmt.Sprint(pageSize)}}
-			for k, v := range map[string]string{"keptnContext": kctx, "stage": stage, "service": service} {
+			typ := eventType(args[0])
+			q := url.Values{"project": {projectName}, "pageSize": {fmt.Sprint(pageSize)}}
+			for k, v := range map[string]string{"stage": stage, "service": service} {
 				if v != "" {
 					q.Set(k, v)
 				}
@@ -335,8 +337,26 @@ func (a *app) getEventCmd() *cobra.Command {
 			var out struct {
 				Events []json.RawMessage `json:"events"`
 			}
-			if err := cl.Do(cmd.Context(), http.MethodGet, "/mongodb-datastore/event", q, nil, &out); err != nil {
-				return err
+			if typ == "sh.keptn.event.approval.triggered" {
+				// As Keptn's CLI (cli/cmd/get_event_approvalTriggered.go):
+				// the approvals still open, not the history.
+				if err := cl.Do(cmd.Context(), http.MethodGet, "/controlPlane/v1/event/triggered/"+typ, q, nil, &out); err != nil {
+					return err
+				}
+				if kctx != "" {
+					out.Events = slices.DeleteFunc(out.Events, func(raw json.RawMessage) bool {
+						var e client.Event
+						return json.Unmarshal(raw, &e) != nil || e.Shkeptncontext != kctx
+					})
+				}
+			} else {
+				q.Set("type", typ)
+				if kctx != "" {
+					q.Set("keptnContext", kctx)
+				}
+				if err := cl.Do(cmd.Context(), http.MethodGet, "/mongodb-datastore/event", q, nil, &out); err != nil {
+					return err
+				}
 			}
 			if out.Events == nil {
 				out.Events = []json.RawMessage{}
