@@ -61,6 +61,10 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	bcfg, err := bridge.LoadConfig()
+	if err != nil {
+		return err
+	}
 	log, err := zap.NewProduction()
 	if err != nil {
 		return err
@@ -91,10 +95,6 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 	apiHandler := api.New(cfg, deps)
 	// The Bridge and the API page, calling the API in process with the
 	// first configured token.
-	bcfg, err := bridge.LoadConfig()
-	if err != nil {
-		return err
-	}
 	token := cfg.SecretToken
 	if token == "" && len(cfg.Tokens) > 0 {
 		token = cfg.Tokens[0]
