@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -125,4 +126,100 @@ func (s *Service) OpenTriggered(ctx context.Context, q store.OpenQuery, p store.
 		}
 	}
 	return out, next, nil
+}
+
+// ContextPage returns the views of a project's keptnContexts that keep
+// accepts, newest first (by the context's first trigger, as Contexts
+// orders them), skipping the first offset and returning at most n, and
+// whether more follow. Unlike Contexts it reads runs only as far as the
+// page needs: runs come newest first, and once n+offset accepted contexts
+// started after the run being read, no context not yet seen can come
+// before them (its first run is no newer). stopBefore, when set, ends the
+// scan at runs triggered at or before it (no context there can match a
+// fromTime filter).
+func (s *Service) ContextPage(ctx context.Context, project string, keep func(engine.SequenceState) bool,
+	offset, n int, stopBefore time.Time) ([]engine.SequenceState, bool, error) {
+	need := offset + n + 1 // one more tells whether more follow
+	seen := map[string]bool{}
+	var found []engine.SequenceState
+	less := func(a, b engine.SequenceState) bool {
+		if !a.Time.Equal(b.Time) {
+			return a.Time.After(b.Time)
+		}
+		return a.ShKeptnContext < b.ShKeptnContext
+	}
+	// settled counts the found views that every unseen context follows.
+	settled := func(cursor time.Time) int {
+		c := 0
+		for _, v := range found {
+			if v.Time.After(cursor) {
+				c++
+			}
+		}
+		return c
+	}
+	page := store.Page{Size: 200}
+scan:
+	for {
+		recs, next, err := s.store.ListRuns(ctx, store.RunQuery{Project: project}, page)
+		if err != nil {
+			return nil, false, fmt.Errorf("list runs: %w", err)
+		}
+		for _, rec := range recs {
+			if !stopBefore.IsZero() && !rec.TriggeredAt.After(stopBefore) {
+				break scan
+			}
+			if settled(rec.TriggeredAt) >= need {
+				break scan
+			}
+			if seen[rec.KeptnContext] {
+				continue
+			}
+			seen[rec.KeptnContext] = true
+			v, err := s.contextView(ctx, project, rec.KeptnContext)
+			if err != nil {
+				return nil, false, err
+			}
+			if keep(v) {
+				found = append(found, v)
+			}
+		}
+		if next == "" {
+			break
+		}
+		page.Token = next
+	}
+	sort.SliceStable(found, func(i, j int) bool { return less(found[i], found[j]) })
+	if offset >= len(found) {
+		return nil, false, nil
+	}
+	found = found[offset:]
+	more := len(found) > n
+	if more {
+		found = found[:n]
+	}
+	return found, more, nil
+}
+
+// contextView reads every run of one context and derives its view.
+func (s *Service) contextView(ctx context.Context, project, kctx string) (engine.SequenceState, error) {
+	var runs []*engine.Run
+	page := store.Page{}
+	for {
+		recs, next, err := s.store.ListRuns(ctx, store.RunQuery{Project: project, KeptnContext: kctx}, page)
+		if err != nil {
+			return engine.SequenceState{}, fmt.Errorf("list runs of %s: %w", kctx, err)
+		}
+		for _, rec := range recs {
+			r, err := decodeRun(rec)
+			if err != nil {
+				return engine.SequenceState{}, err
+			}
+			runs = append(runs, r)
+		}
+		if next == "" {
+			return engine.ContextView(runs), nil
+		}
+		page.Token = next
+	}
 }

@@ -22,20 +22,40 @@ var _ api.Sequences = Sequences{}
 
 // States implements api.Sequences.
 func (s Sequences) States(ctx context.Context, project string, f api.StateFilter) ([]json.RawMessage, int, error) {
+	keep := func(v engine.SequenceState) bool {
+		switch {
+		case f.Name != "" && v.Name != f.Name,
+			f.State != "" && v.State != f.State,
+			!f.FromTime.IsZero() && !v.Time.After(f.FromTime),
+			!f.BeforeTime.IsZero() && !v.Time.Before(f.BeforeTime):
+			return false
+		}
+		return true
+	}
+	if len(f.KeptnContexts) == 0 && f.PageSize > 0 {
+		// Read only as far as the page needs (a project may hold 100,000
+		// runs). The total is then what was read: the page's end, plus one
+		// when more follow, which is what the API needs for nextPageKey.
+		views, more, err := s.CP.ContextPage(ctx, project, keep, f.NextPageKey, f.PageSize, f.FromTime)
+		if err != nil {
+			return nil, 0, err
+		}
+		out, err := encodeStates(views)
+		total := f.NextPageKey + len(views)
+		if more {
+			total++
+		}
+		return out, total, err
+	}
 	views, err := s.CP.Contexts(ctx, project, f.KeptnContexts)
 	if err != nil {
 		return nil, 0, err
 	}
 	var kept []engine.SequenceState
 	for _, v := range views {
-		switch {
-		case f.Name != "" && v.Name != f.Name,
-			f.State != "" && v.State != f.State,
-			!f.FromTime.IsZero() && !v.Time.After(f.FromTime),
-			!f.BeforeTime.IsZero() && !v.Time.Before(f.BeforeTime):
-			continue
+		if keep(v) {
+			kept = append(kept, v)
 		}
-		kept = append(kept, v)
 	}
 	total := len(kept)
 	if f.NextPageKey > 0 {
@@ -48,15 +68,20 @@ func (s Sequences) States(ctx context.Context, project string, f api.StateFilter
 	if f.PageSize > 0 && len(kept) > f.PageSize {
 		kept = kept[:f.PageSize]
 	}
-	out := make([]json.RawMessage, 0, len(kept))
-	for _, v := range kept {
+	out, err := encodeStates(kept)
+	return out, total, err
+}
+
+func encodeStates(views []engine.SequenceState) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(views))
+	for _, v := range views {
 		raw, err := json.Marshal(v)
 		if err != nil {
-			return nil, 0, fmt.Errorf("encode sequence state: %w", err)
+			return nil, fmt.Errorf("encode sequence state: %w", err)
 		}
 		out = append(out, raw)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // Executions implements api.Sequences.
