@@ -142,6 +142,18 @@ func TestActions(t *testing.T) {
 		t.Fatal("release not triggered after the approval")
 	}
 
+	// One stage paused and resumed, then the whole context.
+	for _, st := range []string{"pause", "resume"} {
+		if w := s.post(base+"/control", url.Values{"state": {st}, "stage": {"dev"}, "back": {"dev"}}); w.Code != http.StatusSeeOther ||
+			w.Header().Get("Location") != base+"/stage/dev?done="+st {
+			t.Fatalf("stage %s = %d %s", st, w.Code, w.Header().Get("Location"))
+		}
+		// A stage pause shows on the stage, as in Keptn 1.4.5.
+		page := s.call("GET", base+"/stage/dev", nil, nil).Body.String()
+		if paused := strings.Contains(page, `<span class="pill st-paused">paused</span>`); paused != (st == "pause") {
+			t.Fatalf("after stage %s the stage shows paused = %v", st, paused)
+		}
+	}
 	// Pause, resume and abort through the control route.
 	for _, st := range []string{"pause", "resume", "abort"} {
 		if w := s.post(base+"/control", url.Values{"state": {st}}); w.Code != http.StatusSeeOther {
