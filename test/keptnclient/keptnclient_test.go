@@ -296,10 +296,16 @@ func TestGoUtilsHandlers(t *testing.T) {
 		if err != nil || len(evs) != 0 {
 			t.Fatalf("open approvals after approving = %+v, %v", evs, err)
 		}
-		fin, gerr := api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx, EventType: "sh.keptn.event.prod.delivery.finished"})
-		if gerr != nil || len(fin) != 1 {
-			t.Fatalf("prod.delivery.finished = %+v, %s", fin, msg(gerr))
-		}
+		// The history is fed by the broker, a moment after the run changed.
+		var fin []*models.KeptnContextExtendedCE
+		eventually(t, "prod.delivery.finished in the history", func() bool {
+			var gerr *models.Error
+			fin, gerr = api.EventsV1().GetEvents(&apiutils.EventFilter{Project: "goutils", KeptnContext: kctx, EventType: "sh.keptn.event.prod.delivery.finished"})
+			if gerr != nil {
+				t.Fatalf("GetEvents: %s", msg(gerr))
+			}
+			return len(fin) == 1
+		})
 		if d, _ := fin[0].Data.(map[string]any); d["result"] != "pass" {
 			t.Fatalf("prod.delivery.finished data = %v", fin[0].Data)
 		}
