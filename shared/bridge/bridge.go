@@ -147,6 +147,12 @@ func (s *Server) routes() {
 	m.HandleFunc("GET /bridge/project/{project}/sequence/{kctx}/stage/{stage}", s.page(s.sequencePage))
 	m.HandleFunc("GET /bridge/project/{project}/sequence/{kctx}/event/{eventID}", s.page(s.eventLink))
 	m.HandleFunc("GET /bridge/project/{project}/service/{service}", s.page(s.servicePage))
+	// Keptn's other links to a run: the service view's and the trace link
+	// of notifications (the context alone, the project looked up).
+	m.HandleFunc("GET /bridge/project/{project}/service/{service}/context/{kctx}", s.page(s.serviceContextLink))
+	m.HandleFunc("GET /bridge/project/{project}/service/{service}/context/{kctx}/stage/{stage}", s.page(s.serviceContextLink))
+	m.HandleFunc("GET /bridge/trace/{kctx}", s.page(s.traceLink))
+	m.HandleFunc("GET /bridge/trace/{kctx}/{stage}", s.page(s.traceLink))
 	m.HandleFunc("POST /bridge/project/{project}/sequence/{kctx}/control", s.action(s.controlAction))
 	m.HandleFunc("POST /bridge/project/{project}/sequence/{kctx}/approval", s.action(s.approvalAction))
 	m.HandleFunc("POST /bridge/project/{project}/sequence/{kctx}/finish", s.action(s.finishAction))

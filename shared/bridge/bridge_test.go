@@ -62,6 +62,11 @@ func TestPages(t *testing.T) {
 		"service page":         {"/bridge/project/demo/service/carts", 200, []string{`class="chart"`, "docker.io/carts:1.0", done[:8]}},
 		"unknown project":      {"/bridge/project/nope", 404, []string{"404"}},
 		"unknown project list": {"/bridge/project/nope/sequence", 404, nil},
+		"trace link":           {"/bridge/trace/" + done, 302, nil},
+		"trace link, stage":    {"/bridge/trace/" + done + "/prod", 302, nil},
+		"trace unknown":        {"/bridge/trace/6f2a4c1e-5b0d-4f43-9a53-1c9e8e0b7d21", 404, []string{"No sequence has"}},
+		"trace malformed":      {"/bridge/trace/x", 400, nil},
+		"service context link": {"/bridge/project/demo/service/carts/context/" + done + "/stage/dev", 302, nil},
 		"unknown project link": {"/bridge/project/nope/sequence/6f2a4c1e-5b0d-4f43-9a53-1c9e8e0b7d21", 404, []string{"project not found"}},
 		"unknown context":      {seq + "6f2a4c1e-5b0d-4f43-9a53-1c9e8e0b7d21", 404, []string{"has no sequence"}},
 		"malformed context":    {seq + "not-a-uuid", 400, []string{"is not a keptnContext"}},
@@ -79,9 +84,17 @@ func TestPages(t *testing.T) {
 		"static asset":         {"/bridge/static/bridge.js", 200, []string{"data-live"}},
 		"api still served":     {"/api/v1/metadata", 401, []string{`"code":401`}},
 	}
+	redirects := map[string]string{
+		"trace link":           "/bridge/project/demo/sequence/" + done,
+		"trace link, stage":    "/bridge/project/demo/sequence/" + done + "/stage/prod",
+		"service context link": "/bridge/project/demo/sequence/" + done + "/stage/dev",
+	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			w := s.call("GET", tc.path, nil, nil)
+			if to, ok := redirects[name]; ok && w.Header().Get("Location") != to {
+				t.Fatalf("GET %s redirects to %q, want %q", tc.path, w.Header().Get("Location"), to)
+			}
 			if w.Code != tc.status {
 				t.Fatalf("GET %s = %d, want %d\n%s", tc.path, w.Code, tc.status, w.Body)
 			}

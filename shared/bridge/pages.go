@@ -138,7 +138,10 @@ func (s *Server) page(fn func(r *http.Request, v *view) (string, error)) http.Ha
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *pageError
 	var ae *apiError
+	var rd *redirect
 	switch {
+	case errors.As(err, &rd):
+		http.Redirect(w, r, rd.to, http.StatusFound)
 	case errors.As(err, &pe):
 		s.errorPage(w, r, pe.status, pe.title, pe.detail)
 	case errors.As(err, &ae) && ae.Status == http.StatusNotFound:
@@ -633,3 +636,53 @@ func (s *Server) swaggerIndex(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
 }
+
+// serviceContextLink redirects Keptn's service-view link of a run to the
+// sequence deep link.
+func (s *Server) serviceContextLink(r *http.Request, _ *view) (string, error) {
+	name, err := pathName(r, "project")
+	if err != nil {
+		return "", err
+	}
+	kctx, err := pathContext(r)
+	if err != nil {
+		return "", err
+	}
+	return "", s.redirectToSequence(r, name, kctx)
+}
+
+// traceLink finds a keptnContext's project from its events (Keptn's
+// /bridge/trace/<keptnContext> of notifications) and redirects there.
+func (s *Server) traceLink(r *http.Request, _ *view) (string, error) {
+	kctx, err := pathContext(r)
+	if err != nil {
+		return "", err
+	}
+	var res struct {
+		Events []cloudEvent `json:"events"`
+	}
+	if err := s.api.get(r.Context(), "/api/mongodb-datastore/event", url.Values{"keptnContext": {kctx}, "pageSize": {"1"}}, &res); err != nil {
+		return "", err
+	}
+	if len(res.Events) == 0 || !nameRE.MatchString(res.Events[0].Data.Project) {
+		return "", notFound("No sequence has keptnContext %s.", kctx)
+	}
+	return "", s.redirectToSequence(r, res.Events[0].Data.Project, kctx)
+}
+
+// redirectToSequence answers with a redirect; it is carried as an error so
+// the page adapter writes it.
+func (s *Server) redirectToSequence(r *http.Request, project, kctx string) error {
+	to := sequencePath(project, kctx)
+	if st := r.PathValue("stage"); st != "" {
+		if !nameRE.MatchString(st) {
+			return badInput("%q is not a valid stage name.", st)
+		}
+		to += "/stage/" + url.PathEscape(st)
+	}
+	return &redirect{to}
+}
+
+type redirect struct{ to string }
+
+func (r *redirect) Error() string { return "redirect to " + r.to }
