@@ -111,7 +111,14 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("invalid filter: it must name data.project or shkeptncontext")
 	}
 	excludeInvalidated := q.Get("excludeInvalidated") == "true"
-	invalidated := map[string]bool{}
+	// One query per task type, not per event: the ids each task's
+	// .invalidated events name, read once (bounded; past the bound, that
+	// task falls back to asking per id).
+	type invSet struct {
+		ids      map[string]bool
+		complete bool
+	}
+	invalidated := map[string]*invSet{} // project + task
 	isInvalidated := func(e *store.Event) (bool, error) {
 		if e.TriggeredID == "" {
 			return false, nil
@@ -120,16 +127,40 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 		if err != nil || !t.IsTask() {
 			return false, nil
 		}
-		key := e.Project + "\x00" + t.Task + "\x00" + e.TriggeredID
-		if v, ok := invalidated[key]; ok {
-			return v, nil
+		typ := keptn.TaskType(t.Task, keptn.KindInvalidated)
+		key := e.Project + "\x00" + t.Task
+		set, ok := invalidated[key]
+		if !ok {
+			set = &invSet{ids: map[string]bool{}}
+			p := store.Page{Size: maxPageSize}
+			for n := 0; ; {
+				inv, next, err := a.deps.Store.ListEvents(r.Context(), store.EventQuery{Project: e.Project, Type: typ}, p)
+				if err != nil {
+					return false, fmt.Errorf("list invalidated events: %w", err)
+				}
+				for _, x := range inv {
+					set.ids[x.TriggeredID] = true
+				}
+				if n += len(inv); next == "" {
+					set.complete = true
+					break
+				}
+				if n >= maxInvalidatedScan {
+					break
+				}
+				p.Token = next
+			}
+			invalidated[key] = set
+		}
+		if set.ids[e.TriggeredID] || set.complete {
+			return set.ids[e.TriggeredID], nil
 		}
 		inv, _, err := a.deps.Store.ListEvents(r.Context(), store.EventQuery{Project: e.Project,
-			Type: keptn.TaskType(t.Task, keptn.KindInvalidated), TriggeredID: e.TriggeredID}, store.Page{Size: 1})
+			Type: typ, TriggeredID: e.TriggeredID}, store.Page{Size: 1})
 		if err != nil {
 			return false, fmt.Errorf("list invalidated events: %w", err)
 		}
-		invalidated[key] = len(inv) > 0
+		set.ids[e.TriggeredID] = len(inv) > 0
 		return len(inv) > 0, nil
 	}
 
@@ -178,6 +209,10 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]any{"events": items})
 	return nil
 }
+
+// maxInvalidatedScan bounds the .invalidated events of one task read at
+// once for excludeInvalidated.
+const maxInvalidatedScan = 1000
 
 // projectChecker is a store that can tell whether a project exists without
 // loading it (and its shipyard): the history asks for every event.

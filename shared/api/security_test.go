@@ -2,11 +2,14 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -143,5 +146,58 @@ func TestListingsAreBounded(t *testing.T) {
 	}
 	if len(out.Projects) != maxPageSize || out.NextPageKey != fmt.Sprint(maxPageSize) {
 		t.Fatalf("projects page of %d, nextPageKey %q; want %d and %d", len(out.Projects), out.NextPageKey, maxPageSize, maxPageSize)
+	}
+}
+
+// countingEvents counts history queries.
+type countingEvents struct {
+	store.Store
+	mu    sync.Mutex
+	calls int
+}
+
+func (c *countingEvents) ListEvents(ctx context.Context, q store.EventQuery, p store.Page) ([]*store.Event, string, error) {
+	c.mu.Lock()
+	c.calls++
+	c.mu.Unlock()
+	return c.Store.ListEvents(ctx, q, p)
+}
+
+// excludeInvalidated asks the store once per task type, not once per event.
+func TestExcludeInvalidatedQueriesPerTaskNotPerEvent(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.mkProject(t, "p", "carts")
+	for i := range 60 {
+		data := map[string]any{"project": "p", "stage": "dev", "service": "carts", "result": "pass"}
+		wantStatus(t, e.ingest(t, structuredEvent(t, fmt.Sprintf("f%03d", i), "sh.keptn.event.evaluation.finished",
+			t0.Add(time.Duration(i)*time.Second), fmt.Sprintf("trig-%03d", i), data), true), 200)
+	}
+	wantStatus(t, e.ingest(t, structuredEvent(t, "inv1", "sh.keptn.event.evaluation.invalidated", t0.Add(time.Hour), "trig-059",
+		map[string]any{"project": "p", "stage": "dev", "service": "carts"}), true), 200)
+	cs := &countingEvents{Store: e.store}
+	h := New(Config{Tokens: []string{testToken}}, Deps{Store: cs, Publisher: e.pub, Sequences: e.seq, Clock: e.clock.Now})
+	r := httptest.NewRequest("GET", "/api/mongodb-datastore/event/type/sh.keptn.event.evaluation.finished?filter=data.project:p&excludeInvalidated=true&limit=100", nil)
+	r.Header.Set("x-token", testToken)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	wantStatus(t, w, 200)
+	var out struct {
+		Events []struct {
+			ID string `json:"id"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Events) != 59 {
+		t.Fatalf("%d events, want 59 (one invalidated)", len(out.Events))
+	}
+	for _, ev := range out.Events {
+		if ev.ID == "f059" {
+			t.Fatal("the invalidated evaluation is listed")
+		}
+	}
+	if cs.calls > 3 {
+		t.Fatalf("%d history queries for 60 events, want one page and one per task type", cs.calls)
 	}
 }
