@@ -357,13 +357,27 @@ func TestCLI(t *testing.T) {
 		if !strings.Contains(list, open.ID) || !strings.Contains(list, kctx) || !strings.Contains(list, "docker.io/demo/carts:1.0") {
 			t.Fatalf("approve list:\n%s", list)
 		}
+		// get event approval.triggered lists the open approvals, as Keptn's CLI did.
+		var approvals []struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal([]byte(u.ok("get", "event", "approval.triggered", "--project=cli", "--stage=prod", "--keptn-context="+kctx, "-o", "json")), &approvals); err != nil {
+			t.Fatal(err)
+		}
+		if len(approvals) != 1 || approvals[0].ID != open.ID {
+			t.Fatalf("get event approval.triggered = %+v, want %s", approvals, open.ID)
+		}
 		u.fails(1, "no open approval nope", "approve", "--project=cli", "--id=nope")
 		u.ok("approve", "--project=cli", "--stage=prod", "--id="+open.ID)
 		fin := s.waitHistory("cli", kctx, "sh.keptn.event.approval.finished")
 		if fin.Data["result"] != "pass" || fin.Triggeredid != open.ID {
 			t.Fatalf("approval.finished = %+v", fin)
 		}
+		s.openIn("cli", "release", kctx) // the control plane has applied the approval
 		u.ok("finish", "--keptn-context="+kctx, "--task=release")
+		if out := u.ok("get", "event", "approval.triggered", "--project=cli", "--keptn-context="+kctx); !strings.Contains(out, "No sh.keptn.event.approval.triggered events found") {
+			t.Fatalf("get event approval.triggered after approving:\n%s", out)
+		}
 
 		r := u.run("watch", "--keptn-context="+kctx, "--watch-timeout=60s", "--watch-interval=100ms")
 		if r.code != 0 {
