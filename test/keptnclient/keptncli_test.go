@@ -190,7 +190,7 @@ func TestKeptnCLIRequests(t *testing.T) {
 			t.Fatalf("requests = %v", got)
 		}
 
-		// --watch: cli/cmd/eventwatcher.go polls EventsV1().GetEvents by context.
+		// --watch: NewDefaultWatcher (cli/cmd/helpers.go) polls EventsV1().GetEvents by context.
 		var dep *models.KeptnContextExtendedCE
 		eventually(t, "deployment.triggered", func() bool {
 			evs, gerr := api.EventsV1().GetEvents(&apiutils.EventFilter{KeptnContext: kctx, Project: projectName})
