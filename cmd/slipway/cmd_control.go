@@ -117,12 +117,8 @@ Exit code: 0 pass, 1 fail (or an error), 2 warning, 3 aborted, timed out, or
 
 // follow runs the watch view and turns its result into the exit code.
 func (a *app) follow(ctx context.Context, cl *client.Client, projectName, kctx string, wf watchFlags) error {
-	width := 0
-	if a.env.tty && a.env.width != nil {
-		width = a.env.width()
-	}
 	code, err := watch.Follow(ctx, &watch.APISource{API: cl, Project: projectName, Context: kctx}, watch.Options{
-		Out: a.out, TTY: a.env.tty, Width: width, Interval: wf.interval, Timeout: wf.timeout, Now: time.Now,
+		Out: a.out, TTY: a.env.tty, Width: a.env.width, Interval: wf.interval, Timeout: wf.timeout, Now: time.Now,
 	})
 	if err != nil {
 		return err

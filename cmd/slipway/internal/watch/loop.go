@@ -18,7 +18,7 @@ type Source interface {
 type Options struct {
 	Out      io.Writer
 	TTY      bool          // redraw a live view; otherwise print plain change lines
-	Width    int           // terminal width for the live view (0: no truncation)
+	Width    func() int    // terminal width for the live view, read per frame so a resized window is followed (nil or 0: no truncation)
 	Interval time.Duration // between reads (default 1s)
 	Timeout  time.Duration // give up after this (0: never); exit ExitAborted
 	Now      func() time.Time
@@ -47,7 +47,11 @@ func Follow(ctx context.Context, src Source, opt Options) (int, error) {
 		}
 		now := opt.Now()
 		if opt.TTY {
-			drawn = redraw(opt.Out, drawn, Frame(cur, now), opt.Width)
+			width := 0
+			if opt.Width != nil {
+				width = opt.Width()
+			}
+			drawn = redraw(opt.Out, drawn, Frame(cur, now), width)
 		} else {
 			lines := Changes(prev, cur, now)
 			if first && !cur.Found {

@@ -142,7 +142,7 @@ sequence delivery finished: result fail after 3.0s
 
 func TestFollowTTY(t *testing.T) {
 	var out bytes.Buffer
-	code, err := Follow(context.Background(), &script{snaps: progression()}, Options{Out: &out, TTY: true, Width: 40, Interval: time.Millisecond, Now: func() time.Time { return t0.Add(3 * time.Second) }})
+	code, err := Follow(context.Background(), &script{snaps: progression()}, Options{Out: &out, TTY: true, Width: func() int { return 40 }, Interval: time.Millisecond, Now: func() time.Time { return t0.Add(3 * time.Second) }})
 	if err != nil || code != ExitFail {
 		t.Fatalf("Follow = %d, %v; want %d", code, err, ExitFail)
 	}
