@@ -166,7 +166,7 @@ func TestBridgeBrowser(t *testing.T) {
 		run(t, ctx, "copy the running task's event",
 			click(`tr.is-running + tr.events-row summary`),
 			click(`tr.is-running + tr.events-row button.copy`),
-			waitJS(`document.querySelector("tr.events-row button.copy").textContent === "Copied"`),
+			waitJS(`document.querySelector("tr.is-running + tr.events-row button.copy").textContent === "Copied"`),
 		)
 		s.answer(build, "started", "", "succeeded", nil)
 		s.answer(build, "finished", "pass", "succeeded", nil)
@@ -185,8 +185,8 @@ func TestBridgeBrowser(t *testing.T) {
 		run(t, ctx, "fill the stuck-task form",
 			chromedp.Navigate(deep+"/stage/dev"),
 			visible(`form.finish`),
-			chromedp.SetValue(chromedp.CSS(`form.finish select[name=result]`), "warning"),
 			chromedp.SendKeys(chromedp.CSS(`form.finish input[name=message]`), "checked by hand"),
+			chromedp.SetValue(chromedp.CSS(`form.finish select[name=result]`), "warning"),
 			click(`form.finish button[type=submit]`),
 			visible(`p.flash`),
 		)

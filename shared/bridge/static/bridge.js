@@ -7,7 +7,10 @@
     var el = document.getElementById(id);
     if (!el) return;
     var text = el.textContent;
-    var done = function () { btn.textContent = "Copied"; setTimeout(function () { btn.textContent = "Copy event JSON"; }, 1500); };
+    var done = function () {
+      btn.textContent = "Copied"; btn.classList.add("copied");
+      setTimeout(function () { btn.textContent = "Copy event JSON"; btn.classList.remove("copied"); }, 1500);
+    };
     if (navigator.clipboard && window.isSecureContext) {
       navigator.clipboard.writeText(text).then(done, function () { fallback(el); done(); });
     } else { fallback(el); done(); }
@@ -44,11 +47,17 @@
       status.textContent = "Stale · last update " + lastLabel + " · retrying";
     }
   }
+  // The content is not replaced while someone fills a form in it (focus in
+  // a field, or a field changed) or right after a copy (its feedback).
+  var edited = false;
   function typing() {
     var a = document.activeElement;
-    return a && live.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName);
+    return edited || (a && live.contains(a) && /^(INPUT|SELECT|TEXTAREA)$/.test(a.tagName)) ||
+      live.querySelector("button.copied") !== null;
   }
   var live = document.getElementById("live");
+  live.addEventListener("input", function () { edited = true; });
+  live.addEventListener("change", function () { edited = true; });
   function poll() {
     if (busy || document.hidden) { markStale(); return; }
     busy = true;
@@ -65,7 +74,10 @@
         if (!fresh) throw new Error("no live region");
         last = Date.now();
         lastLabel = freshStatus ? freshStatus.textContent.replace(/^Live · updated /, "") : new Date().toISOString().slice(11, 19);
-        if (status) { status.classList.remove("stale"); status.textContent = "Live · updated " + lastLabel; }
+        if (status) {
+          status.classList.remove("stale");
+          status.textContent = (edited ? "Paused while you edit a form · updated " : "Live · updated ") + lastLabel;
+        }
         if (!typing() && fresh.innerHTML !== live.innerHTML) {
           var open = {};
           live.querySelectorAll("details[id]").forEach(function (d) { if (d.open) open[d.id] = true; });
