@@ -509,24 +509,14 @@ func (s *Server) queue(r *http.Request, run *execution) (*queueInfo, error) {
 // eventLink is Keptn's .../sequence/<ctx>/event/<id> deep link: the sequence
 // page with that event opened.
 func (s *Server) eventLink(r *http.Request, v *view) (string, error) {
-	name, err := pathName(r, "project")
-	if err != nil {
-		return "", err
-	}
-	kctx, err := pathContext(r)
-	if err != nil {
-		return "", err
-	}
 	id := r.PathValue("eventID")
-	if !nameRE.MatchString(id) {
+	if !idRE.MatchString(id) {
 		return "", badInput("%q is not an event id.", id)
 	}
-	tmpl, err := s.sequencePage(r, v)
+	tmpl, err := s.sequencePage(r, v) // checks the project and the context
 	if err != nil {
 		return "", err
 	}
-	_ = name
-	_ = kctx
 	page := v.Data.(seqPage)
 	page.EventID = id
 	v.Data = page

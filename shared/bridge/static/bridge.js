@@ -61,7 +61,7 @@
   function poll() {
     if (busy || document.hidden) { markStale(); return; }
     busy = true;
-    fetch(location.href, { headers: { "X-Bridge-Poll": "1" }, cache: "no-store", credentials: "same-origin" })
+    fetch(location.href, { cache: "no-store", credentials: "same-origin" })
       .then(function (res) {
         if (!res.ok) throw new Error("status " + res.status);
         return res.text();
