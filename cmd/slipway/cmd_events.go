@@ -305,6 +305,11 @@ func (a *app) sendCmd() *cobra.Command {
 	}
 	ev.Flags().StringVarP(&file, "file", "f", "", "the file holding the event (CloudEvents JSON)")
 	_ = ev.MarkFlagRequired("file")
+	// `keptn send event approval.finished --project --stage --id` approved
+	// the approval with that id (cli/cmd/send_event_approvalFinished.go).
+	af := a.approvalCmd("approval.finished", "pass")
+	af.Short = "Approves an open approval, as `keptn send event approval.finished --id` did (same as slipway approve)"
+	ev.AddCommand(af)
 	c.AddCommand(ev)
 	return c
 }

@@ -400,6 +400,19 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("keptn's send event approval.finished", func(t *testing.T) {
+		u := u.with(t)
+		kctx := deliver(t, "4.0")
+		appr := s.openIn("cli", "approval", kctx)
+		u.ok("send", "event", "approval.finished", "--project=cli", "--stage=prod", "--id="+appr.ID)
+		s.openIn("cli", "release", kctx)
+		fin := s.waitHistory("cli", kctx, "sh.keptn.event.approval.finished")
+		if fin.Data["result"] != "pass" || fin.Triggeredid != appr.ID {
+			t.Fatalf("approval.finished = %+v", fin)
+		}
+		u.ok("abort", "--project=cli", "--keptn-context="+kctx)
+	})
+
 	t.Run("decline fails the watch", func(t *testing.T) {
 		u := u.with(t)
 		kctx := deliver(t, "2.0")
