@@ -72,6 +72,7 @@ type Server struct {
 	// userHash and passHash are the SHA-256 of the basic-auth credentials
 	// (compared in constant time; nil when basic auth is off).
 	userHash, passHash []byte
+	fails              *failLimiter
 	now                func() time.Time
 }
 
@@ -89,7 +90,7 @@ func New(cfg Config, apiHandler http.Handler, token string, log *zap.Logger) (*S
 		return nil, err
 	}
 	s := &Server{cfg: cfg, api: &apiClient{h: apiHandler, token: token}, log: log, pages: p,
-		cop: http.NewCrossOriginProtection(), now: time.Now}
+		cop: http.NewCrossOriginProtection(), fails: newFailLimiter(failRate, failBurst), now: time.Now}
 	if cfg.BasicAuthUsername != "" && cfg.BasicAuthPassword != "" {
 		u := sha256.Sum256([]byte(cfg.BasicAuthUsername))
 		pw := sha256.Sum256([]byte(cfg.BasicAuthPassword))
@@ -166,10 +167,21 @@ func (s *Server) routes() {
 
 // ServeHTTP serves the Bridge's paths: basic auth first, then the route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(r) {
-		w.Header().Set("WWW-Authenticate", `Basic realm="Slipway Bridge", charset="UTF-8"`)
-		s.errorPage(w, r, http.StatusUnauthorized, "Sign in", "The Bridge needs a user name and password.")
-		return
+	if s.userHash != nil {
+		client, now := clientAddr(r), s.now()
+		if !s.fails.ready(client, now) {
+			w.Header().Set("Retry-After", "2")
+			s.errorPage(w, r, http.StatusTooManyRequests, "Too many sign-in attempts", "Wait a few seconds and sign in again.")
+			return
+		}
+		if !s.authorized(r) {
+			if _, _, sent := r.BasicAuth(); sent { // a browser's first request carries none
+				s.fails.fail(client, now)
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="Slipway Bridge", charset="UTF-8"`)
+			s.errorPage(w, r, http.StatusUnauthorized, "Sign in", "The Bridge needs a user name and password.")
+			return
+		}
 	}
 	h, pattern := s.mux.Handler(r)
 	if pattern == "" {

@@ -1,11 +1,14 @@
 package bridge
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testShipyard = `apiVersion: spec.keptn.sh/0.2.3
@@ -330,6 +333,54 @@ func TestOwns(t *testing.T) {
 	for path, want := range tests {
 		if got := Owns(path); got != want {
 			t.Errorf("Owns(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+func TestBasicAuthLimit(t *testing.T) {
+	st := newStack(t, Config{})
+	s, err := New(Config{BasicAuthUsername: "keptn", BasicAuthPassword: "s3cret"}, st.api, testToken, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	get := func(addr, user, pass string) int {
+		req := httptest.NewRequest("GET", "/bridge/static/bridge.css", nil)
+		req.RemoteAddr = addr
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code
+	}
+	for i := 0; i < failBurst; i++ {
+		if c := get("192.0.2.7:1000", "keptn", fmt.Sprint("guess", i)); c != 401 {
+			t.Fatalf("guess %d = %d", i, c)
+		}
+	}
+	steps := []struct {
+		name       string
+		addr, pass string
+		advance    time.Duration
+		want       int
+	}{
+		{"the right password after the burst waits too", "192.0.2.7:1001", "s3cret", 0, 429},
+		{"another client is not held up", "192.0.2.8:1000", "s3cret", 0, 200},
+		{"asking without credentials is not an attempt", "192.0.2.9:1000", "", 0, 401},
+		{"a token refills in two seconds", "192.0.2.7:1002", "s3cret", 2 * time.Second, 200},
+		{"a wrong guess then takes it again", "192.0.2.7:1003", "guess", 0, 401},
+		{"and the next waits", "192.0.2.7:1004", "guess", 0, 429},
+	}
+	for _, st := range steps {
+		now = now.Add(st.advance)
+		user := "keptn"
+		if st.pass == "" {
+			user = ""
+		}
+		if c := get(st.addr, user, st.pass); c != st.want {
+			t.Fatalf("%s: %d, want %d", st.name, c, st.want)
 		}
 	}
 }
