@@ -18,7 +18,6 @@ import (
 // app holds one invocation's streams and environment (no globals: tests run
 // many invocations in one process).
 type app struct {
-	in          io.Reader
 	out, errOut io.Writer
 	env         environment
 }

@@ -74,7 +74,7 @@ func usageErrorf(format string, args ...any) error {
 
 // run executes one command line and returns the process exit code.
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, env environment) int {
-	a := &app{in: in, out: out, errOut: errOut, env: env}
+	a := &app{out: out, errOut: errOut, env: env}
 	root := a.root()
 	root.SetArgs(args)
 	root.SetIn(in)
