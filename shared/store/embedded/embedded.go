@@ -22,6 +22,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -102,13 +103,18 @@ func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
 // OpenOptions opens the store directory at path with the given options.
 //
 // Pebble replays its write-ahead log on open. The format version is the
-// newest, which writes WAL sync chunks: a log that is damaged before data
-// that was synced (a flipped byte mid-log) is then reported as corruption
-// and the store refuses to open, instead of the replay stopping there and
-// silently dropping acknowledged transitions; a log torn at its end (a
-// crash mid-write, nothing after it was ever acknowledged) is replayed up
-// to the tear.
+// newest, which writes WAL sync chunks (each chunk says how far the log was
+// synced), so a log damaged before data that was synced (a flipped byte
+// mid-log) is found (checkWALs, and Pebble's own check) and the store
+// refuses to open, instead of the replay stopping there and silently
+// dropping acknowledged transitions; a log torn at its end (a crash
+// mid-write, nothing after it was ever acknowledged) is replayed up to the
+// tear.
 func OpenOptions(path string, o Options) (*Store, error) {
+	if err := checkWALs(path); err != nil {
+		return nil, fmt.Errorf("open store %s: refusing to open rather than drop acknowledged transitions "+
+			"(restore the directory from a backup): %w", path, err)
+	}
 	size := o.CacheSize
 	if size <= 0 {
 		size = defaultCache
@@ -121,7 +127,17 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		MemTableStopWritesThreshold: 4,
 		Logger:                      pebbleLogger{},
 	}
+	manifests, _ := filepath.Glob(filepath.Join(path, "MANIFEST-*"))
 	db, err := pebble.Open(path, opts)
+	if err == nil && len(manifests) == 0 {
+		// Pebble creates a store at its oldest format and upgrades it, and
+		// the first log is already open in the old chunk format (without
+		// synced offsets). Reopening once starts a log in the new format,
+		// so even the first commits are protected from a silent truncation.
+		if err = db.Close(); err == nil {
+			db, err = pebble.Open(path, opts)
+		}
+	}
 	if err != nil {
 		cache.Unref()
 		if errors.Is(err, pebble.ErrCorruption) {

@@ -195,6 +195,32 @@ func (s *Store) commit(batch []*call) {
 			waiting = append(waiting, c)
 		}
 	}
+	if b.Empty() && len(waiting) > 0 && s.lazySync > 0 {
+		// Nothing to write, but the members may have read commits that are
+		// visible and not yet synced (a replayed event found "applied"):
+		// they are answered after a sync, so nobody acts on a commit a
+		// crash could still take back. Pebble groups this sync with the
+		// transitions' syncs.
+		_ = b.Close()
+		for _, c := range batch {
+			if c.nosync {
+				c.err <- nil
+			}
+		}
+		held = false
+		go func() {
+			defer s.closeMu.RUnlock()
+			err := s.db.LogData(nil, pebble.Sync)
+			s.health.note(err)
+			if err != nil {
+				err = fmt.Errorf("commit: %w", err)
+			}
+			for _, c := range waiting {
+				c.err <- err
+			}
+		}()
+		return
+	}
 	if len(waiting) == 0 || s.lazySync == 0 {
 		// Nobody waits for the disk: the commit is in the log (it survives
 		// the process) and visible. It is synced a little later, when a

@@ -1,0 +1,4 @@
+package embedded
+
+// WALDamage exposes walDamage to the external tests.
+var WALDamage = walDamage
