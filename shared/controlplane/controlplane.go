@@ -45,6 +45,7 @@ type Service struct {
 	eng       *engine.Engine
 	shipyards Shipyards
 	runs      *runCache
+	published *published
 	now       func() time.Time
 	log       *zap.Logger
 }
@@ -64,7 +65,7 @@ func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards =
 
 // New returns a control plane on st publishing through pub.
 func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
-	s := &Service{store: st, pub: pub, eng: eng, runs: newRunCache(), now: time.Now, log: zap.NewNop()}
+	s := &Service{store: st, pub: pub, eng: eng, runs: newRunCache(), published: newPublished(), now: time.Now, log: zap.NewNop()}
 	s.shipyards = &StoreShipyards{Store: st}
 	for _, o := range opts {
 		o(s)
@@ -375,9 +376,12 @@ type sendList struct {
 	acks []ack
 }
 
+// ack is one run's part: the seqs of its unconfirmed entries when the
+// transaction read it (ascending) and those this handler sends.
 type ack struct {
-	run string
-	seq int64
+	run     string
+	pending []int64
+	sent    []int64
 }
 
 // outgoing picks the entries to send: per run, those after e.seq (this
@@ -386,9 +390,10 @@ func (s *Service) outgoing(es []emission) (sendList, error) {
 	now := s.now()
 	var out sendList
 	for _, e := range es {
-		n := 0
+		a := ack{run: e.run.ID}
 		for i := range e.run.Outbox {
 			o := &e.run.Outbox[i]
+			a.pending = append(a.pending, o.Seq)
 			if o.Seq <= e.seq && now.Sub(o.At) < staleAfter {
 				continue
 			}
@@ -397,10 +402,10 @@ func (s *Service) outgoing(es []emission) (sendList, error) {
 				return sendList{}, fmt.Errorf("run %s: %w", e.run.ID, err)
 			}
 			out.evs = append(out.evs, ev)
-			n++
+			a.sent = append(a.sent, o.Seq)
 		}
-		if n > 0 {
-			out.acks = append(out.acks, ack{run: e.run.ID, seq: e.run.Outbox[len(e.run.Outbox)-1].Seq})
+		if len(a.sent) > 0 {
+			out.acks = append(out.acks, a)
 		}
 	}
 	return out, nil
@@ -441,7 +446,22 @@ func (s *Service) send(ctx context.Context, out sendList) error {
 		confirm = a.AckOutboxNoSync
 	}
 	for _, a := range out.acks {
-		if err := confirm(context.WithoutCancel(ctx), a.run, a.seq); err != nil {
+		// Only up to the first entry not yet published: a younger entry this
+		// transition skipped may still be in flight in another handler, and
+		// may yet fail (published.go).
+		seq, blocked := s.published.confirmable(a.run, 0, a.pending, a.sent)
+		if blocked {
+			// Another instance may have published and confirmed the entry
+			// since the transaction read the run: one read settles it,
+			// else the sweeper sends it once more (same id).
+			if rec, err := s.store.GetRun(context.WithoutCancel(ctx), a.run); err == nil && rec.AckedSeq > seq {
+				seq, _ = s.published.confirmable(a.run, rec.AckedSeq, a.pending, nil)
+			}
+		}
+		if seq == 0 {
+			continue
+		}
+		if err := confirm(context.WithoutCancel(ctx), a.run, seq); err != nil {
 			s.log.Warn("outbox confirmation failed; the sweeper will send again", zap.String("run", a.run), zap.Error(err))
 		}
 	}
