@@ -140,7 +140,8 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 		s.waits = append(s.waits, g.Wait)
 	}
 	if c.Webhooks {
-		w := webhook.New(webhook.Options{Timeout: c.HTTPTimeout, MaxResponse: int64(c.MaxOutput), MaxMessage: c.MaxOutput, HTTP: httpOpt},
+		w := webhook.New(webhook.Options{Timeout: c.HTTPTimeout, MaxResponse: int64(c.MaxOutput), MaxMessage: c.MaxOutput, HTTP: httpOpt,
+			Secrets: held},
 			res, hookSecrets, sender, log.Named("webhook"))
 		s.Multi = append(s.Multi, w)
 		s.waits = append(s.waits, w.Wait)

@@ -84,6 +84,9 @@ type Options struct {
 	MaxResponse int64         // bytes kept per response; 64 KiB
 	MaxMessage  int           // bytes of data.message; 64 KiB
 	HTTP        safehttp.Options
+	// Secrets are further values to redact besides the webhook's own: every
+	// secret the executor holds.
+	Secrets []string
 }
 
 // Executor handles events. Create it with New.
@@ -311,7 +314,7 @@ func (x *Executor) perform(ctx context.Context, w Webhook, em map[string]any, ta
 		env[ef.Name] = v
 		vals = append(vals, v)
 	}
-	red := redact.New(vals...)
+	red := redact.New(append(vals, x.opt.Secrets...)...)
 	model := make(map[string]any, len(em)+1)
 	for k, v := range em {
 		model[k] = v

@@ -332,3 +332,18 @@ func TestAbortCancelsRequest(t *testing.T) {
 		t.Fatalf("second request must not run: %q", s.got())
 	}
 }
+
+// Every secret the executor holds is redacted from webhook results, not
+// only the webhook's own (here a held value the target happens to echo).
+func TestHeldSecretsRedacted(t *testing.T) {
+	s := newServer(t)
+	x, res, rec := setup(t)
+	x.opt.Secrets = []string{"plain"}
+	res.Put("p", "dev", "svc", URI, config(hook("sh.keptn.event.webhook.triggered", "      sendFinished: true\n", s.URL+"/text")))
+	handle(t, x, newEvent(t, "sh.keptn.event.webhook.triggered", ""))
+	f := rec.finished(t)[0]
+	resp := f["webhook"].(map[string]any)["responses"].([]any)
+	if resp[0] != "*** Bearer ***" {
+		t.Fatalf("response %#v", resp[0])
+	}
+}
