@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"go.uber.org/zap"
@@ -99,6 +100,9 @@ func (d *Deployer) Shutdown(ctx context.Context) error {
 	}
 }
 
+// imageTag is the OCI distribution spec's tag grammar.
+var imageTag = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+
 var dnsLabel = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
 
 // NamespaceFor resolves the namespace template for a scope.
@@ -134,11 +138,14 @@ func Image(data map[string]any) (string, error) {
 	if image == "" {
 		return "", errors.New("configurationChange.values.image is missing")
 	}
-	if strings.ContainsAny(image, " \t\n") {
+	if strings.IndexFunc(image, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) >= 0 {
 		return "", fmt.Errorf("configurationChange.values.image %q is not an image reference", image)
 	}
 	if tag == "" {
 		return image, nil
+	}
+	if !imageTag.MatchString(tag) {
+		return "", fmt.Errorf("configurationChange.values.tag %q is not an image tag", tag)
 	}
 	last := image[strings.LastIndex(image, "/")+1:]
 	switch {

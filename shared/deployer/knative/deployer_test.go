@@ -338,3 +338,60 @@ func TestDeployer(t *testing.T) {
 		})
 	}
 }
+
+// TestAbort: an .aborted deployment stops waiting, reports errored/fail
+// "aborted" and leaves all traffic on the primary.
+func TestAbort(t *testing.T) {
+	cases := map[string]struct {
+		strategy string
+		want     string
+	}{
+		"blue_green: the candidate is dropped": {"blue_green_service", "primary=podtato:v1@100"},
+		"direct: back to the previous primary": {"direct", "primary=podtato:v1@100"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r := newRig(t, time.Hour)
+			if got := r.run(deployEvent(t, c.strategy, "podtato:v1")); got["result"] != "pass" {
+				t.Fatalf("first deployment: %v", got)
+			}
+			r.cluster.SetOutcome("podtato:v2", fakeserving.Pending)
+			trig := deployEvent(t, c.strategy, "podtato:v2")
+			if err := r.d.Handle(r.ctx, trig); err != nil {
+				t.Fatal(err)
+			}
+			// The .started is out: the deployer has begun (and now waits).
+			if got := <-r.out; got.Type() != keptn.TaskType("deployment", keptn.KindStarted) {
+				t.Fatalf("first reply %s", got.Type())
+			}
+			ab, err := keptn.NewEvent(keptn.TaskType("deployment", keptn.KindAborted), keptn.Meta{
+				ID: uuid.NewString(), Source: "shipyard-controller", Time: time.Now(), Context: keptn.Context(trig), TriggeredID: trig.ID(),
+			}, map[string]any{"project": project, "stage": stage, "service": service})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The abort may race the update itself; either way the end state
+			// is the same.
+			if err := r.d.Handle(r.ctx, ab); err != nil {
+				t.Fatal(err)
+			}
+			got := r.finished(trig)
+			if got["status"] != "errored" || got["result"] != "fail" || !strings.Contains(got["message"].(string), "aborted") {
+				t.Fatalf(".finished %v", got)
+			}
+			r.cluster.SetOutcome("podtato:v2", fakeserving.Ready) // let the controller catch up
+			svc := r.service()
+			if svc.Annotations[knative.AnnCandidate] != "" {
+				t.Errorf("candidate annotation left: %v", svc.Annotations)
+			}
+			if len(svc.Spec.Traffic) != 1 || *svc.Spec.Traffic[0].Percent != 100 || svc.Spec.Traffic[0].Tag != "primary" ||
+				svc.Spec.Traffic[0].RevisionName != svc.Annotations[knative.AnnPrimary] {
+				t.Errorf("traffic %+v", svc.Spec.Traffic)
+			}
+			if svc.Spec.Template.Spec.Containers[0].Image != "podtato:v1" {
+				t.Errorf("template image %s, want podtato:v1", svc.Spec.Template.Spec.Containers[0].Image)
+			}
+		})
+	}
+}
