@@ -14,10 +14,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/modfile"
+	"golang.org/x/mod/semver"
 	"sigs.k8s.io/yaml"
 )
 
@@ -144,9 +146,10 @@ func CheckSpec(f Function) error {
 // ServiceAccounts are the accounts functions must run as because they need
 // their permissions: Firestore through Workload Identity, Jobs through RBAC.
 var ServiceAccounts = map[string]string{
-	"control-plane": "slipway-control-plane",
-	"api":           "slipway-api",
-	"task-runner":   "slipway-task-runner",
+	"control-plane":    "slipway-control-plane",
+	"api":              "slipway-api",
+	"task-runner":      "slipway-task-runner",
+	"knative-deployer": "slipway-knative-deployer",
 }
 
 var envRef = regexp.MustCompile(`^\{\{\s*(env:[A-Za-z_][A-Za-z0-9_]*|secret:[-a-z0-9.]+(:[-._a-zA-Z0-9]+)?|configMap:[-a-z0-9.]+(:[-._a-zA-Z0-9]+)?)\s*\}\}$`)
@@ -203,16 +206,43 @@ func DetectStyle(dir string) (Style, error) {
 }
 
 // mainSource is func's scaffold main.go for each (style, invoke), importing
-// the function as package f.
+// the function as package f. The CloudEvents scaffolds start the Kafka
+// transport instead when FUNC_TRANSPORT=kafka, as func's do.
 func mainSource(style Style, invoke, module string) string {
-	pkg, call := `ce "knative.dev/func-go/cloudevents"`, "ce.Start(f.New())"
-	switch {
-	case invoke == "cloudevent" && style == Static:
-		call = "ce.Start(ce.DefaultHandler{Handler: f.Handle})"
-	case invoke != "cloudevent" && style == Instanced:
-		pkg, call = `"knative.dev/func-go/http"`, "http.Start(f.New())"
-	case invoke != "cloudevent" && style == Static:
-		pkg, call = `"knative.dev/func-go/http"`, "http.Start(http.DefaultHandler{Handler: f.Handle})"
+	handler := "f.New()"
+	if style == Static {
+		handler = "ce.DefaultHandler{Handler: f.Handle}"
+	}
+	if invoke == "cloudevent" {
+		return fmt.Sprintf(`package main
+
+import (
+	"fmt"
+	"os"
+
+	ce "knative.dev/func-go/cloudevents"
+	"knative.dev/func-go/kafka"
+
+	f %q
+)
+
+func main() {
+	var err error
+	if os.Getenv("FUNC_TRANSPORT") == "kafka" {
+		err = kafka.Start(%s)
+	} else {
+		err = ce.Start(%s)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err.Error())
+		os.Exit(1)
+	}
+}
+`, module, handler, handler)
+	}
+	call := "http.Start(f.New())"
+	if style == Static {
+		call = "http.Start(http.DefaultHandler{Handler: f.Handle})"
 	}
 	return fmt.Sprintf(`package main
 
@@ -220,7 +250,7 @@ import (
 	"fmt"
 	"os"
 
-	%s
+	"knative.dev/func-go/http"
 
 	f %q
 )
@@ -231,7 +261,7 @@ func main() {
 		os.Exit(1)
 	}
 }
-`, pkg, module, call)
+`, module, call)
 }
 
 // sigcheckSource is not part of func's scaffold: it builds the Service the
@@ -261,16 +291,60 @@ func main() { _ = %s }
 `, pkg, module, call)
 }
 
-// Scaffold writes func's host-builder scaffold for a function into dir: a
-// main module "s" requiring the function module (replaced by its directory,
-// as func does with its ./f symlink), func-go and the CloudEvents SDK at the
-// scaffold's pins, and the function's own requires and go.sum. Like func, it
-// does NOT copy the function's replace directives. rootDir, when set,
-// replaces the root module: the stand-in for the published root-module
-// version a deployed function downloads; every other module of the
-// repository (nested modules such as shared/taskrunner/k8sjob) is replaced
-// the same way, for the same reason.
-func Scaffold(f Function, dir, rootDir string) error {
+// template is func's embedded Go scaffold module (knative/func
+// templates/go/scaffolding/<signature>/go.mod and go.sum): module s
+// requiring func-go at the scaffold's pin, tidied. It is made once per run
+// by tidying a main that imports what every scaffold imports.
+type template struct {
+	once     sync.Once
+	mod, sum []byte
+	err      error
+}
+
+var funcTemplate template // per test binary; filled once, read-only after
+
+func (t *template) get(ctx context.Context) ([]byte, []byte, error) {
+	t.once.Do(func() {
+		dir, err := os.MkdirTemp("", "func-template-")
+		if err != nil {
+			t.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		files := map[string]string{
+			"go.mod":  fmt.Sprintf("module s\n\ngo 1.25.0\n\nrequire knative.dev/func-go %s\n", FuncGoVersion),
+			"main.go": "package main\n\nimport (\n\t_ \"knative.dev/func-go/cloudevents\"\n\t_ \"knative.dev/func-go/http\"\n\t_ \"knative.dev/func-go/kafka\"\n)\n\nfunc main() {}\n",
+		}
+		for n, c := range files {
+			if t.err = os.WriteFile(filepath.Join(dir, n), []byte(c), 0o644); t.err != nil {
+				return
+			}
+		}
+		if t.err = goCmd(ctx, dir, []string{"GOWORK=off", "GOFLAGS=-mod=mod"}, "mod", "tidy"); t.err != nil {
+			return
+		}
+		t.mod, t.err = os.ReadFile(filepath.Join(dir, "go.mod"))
+		if t.err == nil {
+			t.sum, t.err = os.ReadFile(filepath.Join(dir, "go.sum"))
+		}
+	})
+	return t.mod, t.sum, t.err
+}
+
+// FuncWork is the workspace func's host build finds from its scaffold
+// directory: <function>/.func/go.work (see docs/deploy.md).
+const FuncWork = ".func/go.work"
+
+// Scaffold writes what `func build --builder host` writes, under root
+// instead of the function's own .func: root/.func/build holds the scaffold
+// module s (func's template go.mod patched as func's patchScaffolding does:
+// the function's go directive if newer, its requires, `replace <module> =>
+// ./f`, its go.sum appended; its own replace directives are NOT copied), the
+// scaffold main.go, and the f link to the function. With workspace set, the
+// function's committed .func/go.work is copied to root/.func/go.work with its
+// paths made absolute, so the go command finds it from the scaffold exactly
+// as it finds the original in a checkout.
+func Scaffold(ctx context.Context, f Function, root string, workspace bool) error {
 	style, err := DetectStyle(f.Dir)
 	if err != nil {
 		return err
@@ -284,77 +358,116 @@ func Scaffold(f Function, dir, rootDir string) error {
 		return err
 	}
 	module := fm.Module.Mod.Path
-	var mod bytes.Buffer
-	fmt.Fprintf(&mod, "module s\n\ngo %s\n\nrequire (\n", fm.Go.Version)
-	fmt.Fprintf(&mod, "\t%s v0.0.0-00010101000000-000000000000\n", module)
-	fmt.Fprintf(&mod, "\tknative.dev/func-go %s\n\tgithub.com/cloudevents/sdk-go/v2 %s\n", FuncGoVersion, CESDKVersion)
-	for _, r := range fm.Require {
-		if r.Mod.Path == "knative.dev/func-go" || r.Mod.Path == "github.com/cloudevents/sdk-go/v2" {
-			continue
-		}
-		fmt.Fprintf(&mod, "\t%s %s\n", r.Mod.Path, r.Mod.Version)
+	tmod, tsum, err := funcTemplate.get(ctx)
+	if err != nil {
+		return fmt.Errorf("func template: %w", err)
 	}
-	fmt.Fprintf(&mod, ")\n\nreplace %s => %s\n", module, f.Dir)
-	if rootDir != "" {
-		local, err := repoModules(rootDir)
-		if err != nil {
+	sm, err := modfile.Parse("go.mod", tmod, nil)
+	if err != nil {
+		return err
+	}
+	if fm.Go != nil && semver.Compare("v"+fm.Go.Version, "v"+sm.Go.Version) > 0 {
+		if err := sm.AddGoStmt(fm.Go.Version); err != nil {
 			return err
 		}
-		for path, dir := range local {
-			if path != module {
-				fmt.Fprintf(&mod, "replace %s => %s\n", path, dir)
+	}
+	if err := sm.AddReplace(module, "", "./f", ""); err != nil {
+		return err
+	}
+	if err := sm.AddRequire(module, "v0.0.0-00010101000000-000000000000"); err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, r := range sm.Require {
+		have[r.Mod.Path] = true
+	}
+	for _, r := range fm.Require {
+		if !have[r.Mod.Path] {
+			if err := sm.AddRequire(r.Mod.Path, r.Mod.Version); err != nil {
+				return err
 			}
 		}
 	}
-	sum, _ := os.ReadFile(filepath.Join(f.Dir, "go.sum"))
-	files := map[string]string{
-		"go.mod":           mod.String(),
-		"go.sum":           string(sum),
-		"main.go":          mainSource(style, f.Spec.Invoke, module),
-		"sigcheck/main.go": sigcheckSource(style, f.Spec.Invoke, module),
+	mod, err := sm.Format()
+	if err != nil {
+		return err
+	}
+	fsum, _ := os.ReadFile(filepath.Join(f.Dir, "go.sum"))
+	build := filepath.Join(root, ".func", "build")
+	files := map[string][]byte{
+		"go.mod":           mod,
+		"go.sum":           append(append([]byte{}, tsum...), fsum...),
+		"main.go":          []byte(mainSource(style, f.Spec.Invoke, module)),
+		"sigcheck/main.go": []byte(sigcheckSource(style, f.Spec.Invoke, module)),
+	}
+	if workspace {
+		work, err := absWork(f.Dir)
+		if err != nil {
+			return err
+		}
+		files["../go.work"] = work
 	}
 	for name, content := range files {
-		p := filepath.Join(dir, name)
+		p := filepath.Join(build, name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			return err
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		if err := os.WriteFile(p, content, 0o644); err != nil {
 			return err
 		}
 	}
-	return nil
+	return os.Symlink(f.Dir, filepath.Join(build, "f"))
 }
 
-// repoModules maps every module of the repository (each go.mod under
-// rootDir, except tooling under hack/) to its directory.
-func repoModules(rootDir string) (map[string]string, error) {
-	out := map[string]string{}
-	err := filepath.WalkDir(rootDir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
+// absWork returns fnDir/.func/go.work with every path but ./build made
+// absolute (relative to fnDir/.func, where the go command reads them).
+func absWork(fnDir string) ([]byte, error) {
+	p := filepath.Join(fnDir, FuncWork)
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("%w: without it the go command in .func/build finds the repository's go.work, which does not list the scaffold, or (GOWORK=off) downloads the repository's modules at v0.0.0, which were never published", err)
+	}
+	wf, err := modfile.ParseWork(p, raw, nil)
+	if err != nil {
+		return nil, err
+	}
+	abs := func(path string) string {
+		if filepath.IsAbs(path) || !(strings.HasPrefix(path, "./") || strings.HasPrefix(path, "../")) || path == "./build" {
+			return path
 		}
-		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == ".func" || path == filepath.Join(rootDir, "hack")) {
-			return filepath.SkipDir
+		return filepath.Join(fnDir, ".func", path)
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "go %s\n\n", wf.Go.Version)
+	for _, u := range wf.Use {
+		fmt.Fprintf(&b, "use %s\n", abs(u.Path))
+	}
+	for _, r := range wf.Replace {
+		old := r.Old.Path
+		if r.Old.Version != "" {
+			old += " " + r.Old.Version
 		}
-		if d.IsDir() || d.Name() != "go.mod" {
-			return nil
+		repl := abs(r.New.Path)
+		if r.New.Version != "" {
+			repl += " " + r.New.Version
 		}
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		out[modfile.ModulePath(raw)] = filepath.Dir(path)
-		return nil
-	})
-	return out, err
+		fmt.Fprintf(&b, "replace %s => %s\n", old, repl)
+	}
+	return b.Bytes(), nil
 }
 
-// goCmd runs the go tool the way func's host builder does: GOWORK=off (a
-// parent go.work breaks the scaffold build), CGO_ENABLED=0.
-func goCmd(ctx context.Context, dir string, args ...string) error {
+// goCmd runs the go tool in dir with the caller's environment minus GOWORK
+// and GOFLAGS (func's host builder passes its own environment on; these two
+// would decide the outcome), CGO_ENABLED=0 as func pegs it, then env.
+func goCmd(ctx context.Context, dir string, env []string, args ...string) error {
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOWORK=") && !strings.HasPrefix(kv, "GOFLAGS=") && !strings.HasPrefix(kv, "CGO_ENABLED=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(append(cmd.Env, "CGO_ENABLED=0"), env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
@@ -363,23 +476,29 @@ func goCmd(ctx context.Context, dir string, args ...string) error {
 }
 
 // BuildFunction scaffolds and builds a function like `func build --builder
-// host`, then runs the signature check. It returns the scaffold directory.
-func BuildFunction(ctx context.Context, f Function, dir, rootDir string) error {
-	if err := Scaffold(f, dir, rootDir); err != nil {
+// host` (`go build` in .func/build, no tidy, the environment as given), then
+// runs the signature check. workspace: use the function's .func/go.work (a
+// repository function); without it the build runs with GOWORK=off, as for a
+// stand-alone function.
+func BuildFunction(ctx context.Context, f Function, root string, workspace bool) error {
+	if err := Scaffold(ctx, f, root, workspace); err != nil {
 		return fmt.Errorf("scaffold: %w", err)
 	}
-	// func runs `go mod tidy` in the scaffold (its requires come from the
-	// function's go.mod, which may lack what func-go needs).
-	if err := goCmd(ctx, dir, "mod", "tidy"); err != nil {
+	build := filepath.Join(root, ".func", "build")
+	var env []string
+	if !workspace {
+		// A stand-alone function may lack go.sum lines func-go needs; func
+		// users fix that with `go mod tidy` in the function, which these
+		// throw-away functions cannot do.
+		env = []string{"GOWORK=off", "GOFLAGS=-mod=mod"}
+	}
+	if err := goCmd(ctx, build, env, "build", "-o", filepath.Join("result", "f.bin"), "."); err != nil {
 		return err
 	}
-	if err := goCmd(ctx, dir, "build", "-o", "f.bin", "."); err != nil {
+	if err := goCmd(ctx, build, env, "build", "-o", "sigcheck.bin", "./sigcheck"); err != nil {
 		return err
 	}
-	if err := goCmd(ctx, dir, "build", "-o", "sigcheck.bin", "./sigcheck"); err != nil {
-		return err
-	}
-	cmd := exec.CommandContext(ctx, filepath.Join(dir, "sigcheck.bin"))
+	cmd := exec.CommandContext(ctx, filepath.Join(build, "sigcheck.bin"))
 	cmd.Dir = f.Dir
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("func-go rejects the function's Handle signature: %w\n%s", err, out)
@@ -405,8 +524,10 @@ func TestFuncYAML(t *testing.T) {
 }
 
 // TestFunctionsBuild builds every function the way `func build --builder
-// host` does (GOWORK=off, function module replaced by its directory, no
-// replace directives of its own) and checks func-go accepts its signature.
+// host` does from a checkout (func's scaffold in .func/build, the function
+// module replaced by ./f, none of its own replace directives, the
+// function's .func/go.work found from there, no published version of any
+// repository module) and checks func-go accepts its signature.
 func TestFunctionsBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds every function: skipped with -short")
@@ -415,17 +536,105 @@ func TestFunctionsBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root, _ := filepath.Abs(repoRoot)
 	for _, f := range fns {
 		t.Run(f.Spec.Name, func(t *testing.T) {
 			t.Parallel()
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 			defer cancel()
-			if err := BuildFunction(ctx, f, t.TempDir(), root); err != nil {
+			if err := BuildFunction(ctx, f, t.TempDir(), true); err != nil {
 				t.Fatalf("%s: %v", f.Rel, err)
 			}
 		})
 	}
+}
+
+// TestFuncWorkspaces: every function has a .func/go.work that uses the
+// scaffold and, for each repository module its go.mod requires, uses that
+// module's directory and replaces the required version with it (the go
+// command otherwise looks the never-published v0.0.0 up on the proxy).
+func TestFuncWorkspaces(t *testing.T) {
+	fns, err := FindFunctions(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, _ := filepath.Abs(repoRoot)
+	mods, err := repoModules(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		t.Run(f.Spec.Name, func(t *testing.T) {
+			p := filepath.Join(f.Dir, FuncWork)
+			raw, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatalf("%s/%s: %v (func build runs `go build` in .func/build)", f.Rel, FuncWork, err)
+			}
+			wf, err := modfile.ParseWork(p, raw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			uses := map[string]bool{}
+			for _, u := range wf.Use {
+				uses[filepath.Clean(filepath.Join(f.Dir, ".func", u.Path))] = true
+			}
+			if !uses[filepath.Join(f.Dir, ".func", "build")] {
+				t.Errorf("%s/%s does not use ./build, the scaffold", f.Rel, FuncWork)
+			}
+			replaced := map[string]string{}
+			for _, r := range wf.Replace {
+				replaced[r.Old.Path+"@"+r.Old.Version] = filepath.Clean(filepath.Join(f.Dir, ".func", r.New.Path))
+			}
+			raw, err = os.ReadFile(filepath.Join(f.Dir, "go.mod"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fm, err := modfile.Parse("go.mod", raw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range fm.Require {
+				dir, local := mods[r.Mod.Path]
+				if !local {
+					continue
+				}
+				if !uses[dir] {
+					t.Errorf("%s/%s: the function requires %s; use its directory %s", f.Rel, FuncWork, r.Mod.Path, dir)
+				}
+				if got := replaced[r.Mod.Path+"@"+r.Mod.Version]; got != dir {
+					t.Errorf("%s/%s: want replace %s %s => (the directory of) %s, have %q", f.Rel, FuncWork, r.Mod.Path, r.Mod.Version, dir, got)
+				}
+			}
+		})
+	}
+}
+
+// TestBuildNeedsTheWorkspace proves the function builds depend on
+// .func/go.work: without it a function requiring the root module fails
+// (nothing serves github.com/slipwayhq/slipway v0.0.0).
+func TestBuildNeedsTheWorkspace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a function: skipped with -short")
+	}
+	fns, err := FindFunctions(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fns {
+		if f.Rel != filepath.Join("functions", "evaluator") {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+		defer cancel()
+		err := BuildFunction(ctx, f, t.TempDir(), false)
+		if err == nil {
+			t.Fatal("functions/evaluator built without its .func/go.work: the check proves nothing")
+		}
+		if !strings.Contains(err.Error(), RootModule) {
+			t.Fatalf("failed, but not for the root module: %v", err)
+		}
+		return
+	}
+	t.Fatal("functions/evaluator not found")
 }
 
 // TestBuildCatchesBadFunctions proves the build check bites: a function
@@ -485,7 +694,7 @@ func (*F) Handle(s string) {}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			f := Function{Dir: fnDir, Rel: "fn", Spec: FuncSpec{Name: "fn", Invoke: c.invoke}}
-			err := BuildFunction(ctx, f, filepath.Join(dir, "build"), "")
+			err := BuildFunction(ctx, f, filepath.Join(dir, "build"), false)
 			if err == nil {
 				t.Fatal("a broken function built and passed the signature check")
 			}
@@ -544,4 +753,28 @@ func TestFuncEnvRefs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// repoModules maps every module of the repository (each go.mod under
+// rootDir, except tooling under hack/) to its directory.
+func repoModules(rootDir string) (map[string]string, error) {
+	out := map[string]string{}
+	err := filepath.WalkDir(rootDir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules" || d.Name() == ".func" || path == filepath.Join(rootDir, "hack")) {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || d.Name() != "go.mod" {
+			return nil
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[modfile.ModulePath(raw)] = filepath.Dir(path)
+		return nil
+	})
+	return out, err
 }
