@@ -27,13 +27,14 @@ const KindExtension = "slipwaykind"
 
 // Sources of the events Slipway's own functions emit.
 const (
-	srcControlPlane  = keptn.ControlPlaneSource // shipyard-controller
-	srcApproval      = "approval-service"
-	srcExecutor      = "generic-executor"
-	srcTaskRunner    = "task-runner"
-	srcPing          = "/apis/v1/namespaces/slipway/pingsources/slipway-sweeper"
-	srcLighthouse    = "lighthouse-service"
-	srcPrometheusSLI = "prometheus-service"
+	srcControlPlane    = keptn.ControlPlaneSource // shipyard-controller
+	srcApproval        = "approval-service"
+	srcExecutor        = "generic-executor"
+	srcTaskRunner      = "task-runner"
+	srcKnativeDeployer = "knative-deployer"
+	srcPing            = "/apis/v1/namespaces/slipway/pingsources/slipway-sweeper"
+	srcLighthouse      = "lighthouse-service"
+	srcPrometheusSLI   = "prometheus-service"
 )
 
 // newEvent builds a bare event with the given extensions.
@@ -248,8 +249,15 @@ func TestRouting(t *testing.T) {
 			append([]string{"control-plane-sequence-triggered", "api-history"}, executorsTriggered...)},
 		"control plane chains a follow-up sequence": {ev("sh.keptn.event.hardening.delivery.triggered", srcControlPlane, seq),
 			append([]string{"control-plane-sequence-triggered", "api-history"}, executorsTriggered...)},
-		"control plane triggers a task": {ev("sh.keptn.event.deployment.triggered", srcControlPlane, task),
+		"control plane triggers a deployment": {ev("sh.keptn.event.deployment.triggered", srcControlPlane, task),
+			append([]string{"api-history", "knative-deployer-triggered"}, executorsTriggered...)},
+		"control plane triggers a release": {ev("sh.keptn.event.release.triggered", srcControlPlane, task),
+			append([]string{"api-history", "knative-deployer-triggered"}, executorsTriggered...)},
+		"control plane triggers a rollback": {ev("sh.keptn.event.rollback.triggered", srcControlPlane, task),
+			append([]string{"api-history", "knative-deployer-triggered"}, executorsTriggered...)},
+		"control plane triggers a test": {ev("sh.keptn.event.test.triggered", srcControlPlane, task),
 			append([]string{"api-history"}, executorsTriggered...)},
+		"knative-deployer finishes": {ev("sh.keptn.event.deployment.finished", srcKnativeDeployer, nil), []string{"control-plane-task-events", "api-history"}},
 		"control plane triggers a remediation action": {ev("sh.keptn.event.get-action.triggered", srcControlPlane, task),
 			append([]string{"api-history"}, executorsTriggered...)},
 		"control plane triggers an approval": {ev("sh.keptn.event.approval.triggered", srcControlPlane, task),
@@ -261,6 +269,8 @@ func TestRouting(t *testing.T) {
 		"status.changed":                    {ev("sh.keptn.event.deployment.status.changed", srcExecutor, nil), []string{"api-history"}},
 		"control plane finishes a sequence": {ev("sh.keptn.event.dev.delivery.finished", srcControlPlane, seq), []string{"api-history"}},
 		"control plane aborts a task": {ev("sh.keptn.event.deployment.aborted", srcControlPlane, task),
+			[]string{"api-history", "generic-executor-aborted", "task-runner-aborted", "knative-deployer-aborted"}},
+		"control plane aborts a test": {ev("sh.keptn.event.test.aborted", srcControlPlane, task),
 			[]string{"api-history", "generic-executor-aborted", "task-runner-aborted"}},
 		"control plane triggers an evaluation": {ev("sh.keptn.event.evaluation.triggered", srcControlPlane, task),
 			append([]string{"evaluator-evaluation-triggered", "api-history"}, executorsTriggered...)},
@@ -300,12 +310,13 @@ func TestNoSelfLoops(t *testing.T) {
 	add := func(sub, typ, source string, ext map[string]any) {
 		emits[sub] = append(emits[sub], newEvent("x", typ, source, ext))
 	}
-	for _, task := range []string{"deployment", "test", "evaluation", "release", "get-action", "action", "my-task"} {
+	for _, task := range []string{"deployment", "test", "evaluation", "release", "rollback", "get-action", "action", "my-task"} {
 		add("control-plane", keptn.TaskType(task, keptn.KindTriggered), srcControlPlane, map[string]any{KindExtension: "task"})
 		add("control-plane", keptn.TaskType(task, keptn.KindAborted), srcControlPlane, map[string]any{KindExtension: "task"})
 		for _, kind := range []keptn.Kind{keptn.KindStarted, keptn.KindStatusChanged, keptn.KindFinished} {
 			add("generic-executor", keptn.TaskType(task, kind), srcExecutor, nil)
 			add("task-runner", keptn.TaskType(task, kind), srcTaskRunner, nil)
+			add("knative-deployer", keptn.TaskType(task, kind), srcKnativeDeployer, nil)
 		}
 	}
 	add("control-plane", "sh.keptn.event.dev.delivery.finished", srcControlPlane, map[string]any{KindExtension: "sequence"})

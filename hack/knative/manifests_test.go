@@ -196,7 +196,9 @@ type Manifests struct {
 	Secrets     []*corev1.Secret
 	Roles       []*rbacv1.Role
 	Bindings    []*rbacv1.RoleBinding
-	Namespaces  []*corev1.Namespace
+	// ClusterRoles are bound per namespace by RoleBindings only.
+	ClusterRoles []*rbacv1.ClusterRole
+	Namespaces   []*corev1.Namespace
 	// Applied are the documents `kubectl apply -f config/ -f triggers/`
 	// applies (top-level files only; kubectl does not recurse without -R).
 	Applied map[string]bool
@@ -252,6 +254,9 @@ func Decode(ctx context.Context, docs []Doc) (*Manifests, error) {
 		case "rbac.authorization.k8s.io/v1/RoleBinding":
 			o := &rbacv1.RoleBinding{}
 			m.Bindings, obj = append(m.Bindings, o), o
+		case "rbac.authorization.k8s.io/v1/ClusterRole":
+			o := &rbacv1.ClusterRole{}
+			m.ClusterRoles, obj = append(m.ClusterRoles, o), o
 		default:
 			errs = append(errs, fmt.Errorf("%s: unknown kind %s %s (add it to Decode)", d, d.APIVersion, d.Kind))
 			continue
@@ -449,9 +454,11 @@ func TestManifestsPolicy(t *testing.T) {
 			t.Errorf("PingSource %s: sink must be a Broker defined in config/", p.Name)
 		}
 	}
-	// Every object Slipway applies lives in its namespace.
+	// Every object Slipway applies lives in its namespace (the samples set
+	// up a user's project; the deployer's ClusterRole is cluster-scoped).
 	for _, d := range mustDocs(t) {
-		if d.Kind == "Namespace" || isKeptnKind(d.APIVersion, d.Kind) {
+		if d.Kind == "Namespace" || d.Kind == "ClusterRole" || isKeptnKind(d.APIVersion, d.Kind) ||
+			strings.HasPrefix(filepath.ToSlash(d.File), "config/samples/") {
 			continue
 		}
 		if d.Namespace != Namespace {
@@ -489,15 +496,39 @@ func mustDocs(t *testing.T) []Doc {
 	return docs
 }
 
-// checkRBAC: the task runner may manage Jobs in its namespace; no Role
-// grants anything on Secrets or uses wildcards, and only the task runner's
-// account is bound to anything.
+// checkRBAC: the task runner may manage Jobs in its namespace and the
+// knative-deployer Knative Services in the namespaces that bind its
+// ClusterRole; no Role grants anything on Secrets or uses wildcards, and only
+// those two accounts are bound to anything, the deployer only by
+// RoleBindings (never cluster-wide).
 func checkRBAC(t *testing.T, m *Manifests) {
 	t.Helper()
 	const runnerSA = "slipway-task-runner"
+	const deployerSA, deployerRole = "slipway-knative-deployer", "slipway-knative-deployer"
 	roles := map[string]rbacv1.Role{}
 	for _, r := range m.Roles {
 		roles[r.Name] = *r
+	}
+	for _, r := range m.ClusterRoles {
+		if r.Name != deployerRole {
+			t.Errorf("ClusterRole %s: only %s may be cluster-scoped", r.Name, deployerRole)
+			continue
+		}
+		var got []string
+		for _, rule := range r.Rules {
+			for _, g := range rule.APIGroups {
+				for _, res := range rule.Resources {
+					got = append(got, fmt.Sprintf("%s/%s:%v", g, res, rule.Verbs))
+				}
+			}
+		}
+		// Exactly what shared/deployer/knative calls.
+		want := []string{"serving.knative.dev/services:[get create update watch]", "serving.knative.dev/revisions:[get]"}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("ClusterRole %s grants %v, want %v", r.Name, got, want)
+		}
+	}
+	for _, r := range m.Roles {
 		for _, rule := range r.Rules {
 			for _, list := range [][]string{rule.Resources, rule.Verbs, rule.APIGroups} {
 				for _, v := range list {
@@ -515,8 +546,17 @@ func checkRBAC(t *testing.T, m *Manifests) {
 	}
 	var runnerVerbs []string
 	for _, b := range m.Bindings {
+		if b.RoleRef.Kind == "ClusterRole" && b.RoleRef.Name == deployerRole {
+			for _, s := range b.Subjects {
+				if s.Kind != "ServiceAccount" || s.Name != deployerSA || s.Namespace != Namespace {
+					t.Errorf("RoleBinding %s/%s: subject %s %s/%s; only %s may use %s", b.Namespace, b.Name, s.Kind,
+						s.Namespace, s.Name, deployerSA, deployerRole)
+				}
+			}
+			continue
+		}
 		if b.RoleRef.Kind != "Role" {
-			t.Errorf("RoleBinding %s: binds a %s; only namespaced Roles are allowed", b.Name, b.RoleRef.Kind)
+			t.Errorf("RoleBinding %s: binds a %s; only namespaced Roles (and %s) are allowed", b.Name, b.RoleRef.Kind, deployerRole)
 		}
 		for _, s := range b.Subjects {
 			if s.Kind != "ServiceAccount" || s.Name != runnerSA || s.Namespace != Namespace {
@@ -538,8 +578,8 @@ func checkRBAC(t *testing.T, m *Manifests) {
 	}
 	for _, a := range m.Accounts {
 		mounted := a.AutomountServiceAccountToken == nil || *a.AutomountServiceAccountToken
-		if mounted != (a.Name == runnerSA) {
-			t.Errorf("ServiceAccount %s: automountServiceAccountToken=%v; only %s needs a token", a.Name, mounted, runnerSA)
+		if mounted != (a.Name == runnerSA || a.Name == deployerSA) {
+			t.Errorf("ServiceAccount %s: automountServiceAccountToken=%v; only %s and %s need a token", a.Name, mounted, runnerSA, deployerSA)
 		}
 	}
 }

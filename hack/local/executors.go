@@ -98,7 +98,12 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger, st func
 		if err != nil {
 			return nil, err
 		}
+		dep, err := knativeDeployer()
+		if err != nil {
+			return nil, err
+		}
 		return []localrt.Function{
+			dep,
 			{Name: "generic-executor", Handler: localrt.CEHandler(gen.Handle), Close: gen.Drain},
 			{Name: "task-runner", Handler: localrt.CEHandler(tr.Handle), Close: tr.Shutdown},
 			{Name: "evaluator", Handler: localrt.CEHandler(eval)},
