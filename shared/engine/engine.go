@@ -48,8 +48,10 @@ type Config struct {
 	StartedTimeout time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
 	// FinishedTimeout is the default time a task may take from its .triggered
 	// to its .finished when the shipyard sets none; 0 disables it. It never
-	// applies to approval tasks, which wait for people.
-	FinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
+	// applies to approval tasks, which wait for people. The default (2h, above
+	// the executors' own caps: generic-executor 1h, task-runner 5m) ends a run
+	// whose executor died mid-script, which would otherwise wait forever.
+	FinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"2h"`
 	// OutboxRetry is how long an unconfirmed outbox entry waits before the
 	// sweeper publishes it again.
 	OutboxRetry time.Duration `envconfig:"OUTBOX_RETRY" default:"30s"`

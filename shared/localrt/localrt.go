@@ -53,8 +53,9 @@ type Config struct {
 	SweepInterval time.Duration `envconfig:"SLIPWAY_SWEEP_INTERVAL" default:"1s"`
 	// TaskStartedWaitDuration is Keptn's started-timeout.
 	TaskStartedWaitDuration time.Duration `envconfig:"TASK_STARTED_WAIT_DURATION" default:"10m"`
-	// TaskFinishedTimeout is the default finished-timeout (0 = none).
-	TaskFinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"0"`
+	// TaskFinishedTimeout is the default finished-timeout (0 = none); 2h so a
+	// task whose executor died mid-script ends instead of waiting forever.
+	TaskFinishedTimeout time.Duration `envconfig:"TASK_FINISHED_TIMEOUT" default:"2h"`
 	// OutboxRetry is how long an event the control plane committed but could
 	// not confirm as published (a crash in between) waits before the
 	// sweeper publishes it again; as the control-plane function reads it.
