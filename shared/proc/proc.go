@@ -96,8 +96,12 @@ func Run(ctx context.Context, c Cmd) (Result, error) {
 	pgid := cmd.Process.Pid
 	kill := func() { killGroup(pgid) }
 	if c.jail != nil {
-		c.jail.late(pgid)
 		kill = func() { killGroup(pgid); c.jail.killAll() }
+		if err := c.jail.late(pgid); err != nil {
+			kill()
+			_ = cmd.Wait()
+			return Result{ExitCode: -1}, fmt.Errorf("run %s: %w", c.Path, err)
+		}
 	}
 	copied := make(chan struct{})
 	go func() {

@@ -214,10 +214,12 @@ func (j *jail) list() []rlimit {
 	return out
 }
 
-// late sets the limits on a started child (no prlimit binary).
-func (j *jail) late(pid int) {
+// late sets the limits on a started child (no prlimit binary). On a uid
+// other than the executor's it needs CAP_SYS_RESOURCE; without it the run
+// fails rather than go on unlimited.
+func (j *jail) late(pid int) error {
 	if j.prlimit != "" {
-		return
+		return nil
 	}
 	for _, l := range j.list() {
 		v := uint64(l.v)
@@ -225,8 +227,11 @@ func (j *jail) late(pid int) {
 			v = ^uint64(0)
 		}
 		lim := [2]uint64{v, v}
-		_, _, _ = syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(l.resource), uintptr(unsafe.Pointer(&lim)), 0, 0, 0)
+		if _, _, e := syscall.RawSyscall6(syscall.SYS_PRLIMIT64, uintptr(pid), uintptr(l.resource), uintptr(unsafe.Pointer(&lim)), 0, 0, 0); e != 0 {
+			return fmt.Errorf("set RLIMIT %s on the child (install prlimit(1) from util-linux): %w", l.flag, e)
+		}
 	}
+	return nil
 }
 
 // killAll kills every process of the run: its uid's, or those carrying

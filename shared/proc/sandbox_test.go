@@ -358,3 +358,21 @@ func TestLookPathForSkipsPrivatePrograms(t *testing.T) {
 		})
 	}
 }
+
+// Without prlimit(1) the limits are set on the started child (prlimit64);
+// the script waits until they have arrived, within its run's timeout. On
+// the executor's own uid (a Knative pod) that needs no capability.
+func TestSandboxLimitsWithoutPrlimitBinary(t *testing.T) {
+	s := newSandbox(t, SandboxConfig{NoUIDSwitch: true, Limits: Limits{Processes: 9, OpenFiles: 77}})
+	s.prlimit = ""
+	dir := workDir(t)
+	res, err := s.Run(context.Background(), Cmd{Path: "bash",
+		Args: []string{"-c", `while [ "$(ulimit -n)" != 77 ]; do sleep 0.01; done; ulimit -c`},
+		Env:  BaseEnv(dir), Dir: dir, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.TimedOut || strings.TrimSpace(string(res.Output)) != "0" {
+		t.Fatalf("limits never arrived: %+v %q", res, res.Output)
+	}
+}
