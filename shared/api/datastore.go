@@ -214,28 +214,8 @@ func (a *api) eventsByType(w http.ResponseWriter, r *http.Request) error {
 // once for excludeInvalidated.
 const maxInvalidatedScan = 1000
 
-// projectChecker is a store that can tell whether a project exists without
-// loading it (and its shipyard): the history asks for every event.
-type projectChecker interface {
-	HasProject(ctx context.Context, name string) (bool, error)
-}
-
 func (a *api) hasProject(ctx context.Context, name string) (bool, error) {
-	if pc, ok := a.deps.Store.(projectChecker); ok {
-		return pc.HasProject(ctx, name)
-	}
-	_, err := a.deps.Store.GetProject(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-// noSyncAppender is a store that can take a history event without waiting
-// for it to be synced to disk (the embedded store; see its
-// AppendEventNoSync for what that trades).
-type noSyncAppender interface {
-	AppendEventNoSync(ctx context.Context, e *store.Event) error
+	return a.caps.HasProject(ctx, name)
 }
 
 // POST /internal/history: the broker delivers every event here (binary or
@@ -291,11 +271,9 @@ func (a *api) ingestHistory(w http.ResponseWriter, r *http.Request) error {
 	}
 	rec := &store.Event{ID: e.ID(), Project: d.Project, KeptnContext: keptn.Context(*e), Type: e.Type(),
 		Stage: d.Stage, Service: d.Service, Source: e.Source(), TriggeredID: keptn.TriggeredID(*e), Time: t.UTC(), Body: raw}
-	appendEvent := a.deps.Store.AppendEvent
-	if q, ok := a.deps.Store.(noSyncAppender); ok {
-		appendEvent = q.AppendEventNoSync
-	}
-	if err := appendEvent(r.Context(), rec); err != nil {
+	// The history takes events without waiting for the disk where the
+	// driver declares it can (store.Capabilities.AppendEventLazy).
+	if err := a.caps.AppendEventLazy(r.Context(), rec); err != nil {
 		return fmt.Errorf("append event %s: %w", e.ID(), err)
 	}
 	return ack()

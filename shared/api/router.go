@@ -10,12 +10,15 @@ import (
 
 	"go.uber.org/zap"
 	"gopkg.in/yaml.v3"
+
+	"github.com/slipwayhq/slipway/shared/store"
 )
 
 // api is the handler New returns.
 type api struct {
 	cfg  Config
 	deps Deps
+	caps store.Capabilities // the store's declared capabilities, filled in
 	log  *zap.Logger
 	auth *authenticator
 	// historyTokens authenticate POST /internal/history (historyAuth).
@@ -79,6 +82,9 @@ func New(cfg Config, deps Deps) http.Handler {
 	cfg = cfg.withDefaults()
 	deps = deps.withDefaults()
 	a := &api{cfg: cfg, deps: deps, log: deps.Logger, cursors: newEventCursors(1024)}
+	if deps.Store != nil {
+		a.caps = store.CapabilitiesOf(deps.Store)
+	}
 	a.auth = newAuthenticator(cfg, deps.Clock)
 	a.historyTokens = newTokenSet(trimmed(cfg.HistoryTokens))
 	if is, ok := deps.Store.(IntegrationStore); ok {
@@ -278,7 +284,19 @@ func (c *captureWriter) Write(b []byte) (int, error) {
 	return c.body.Write(b)
 }
 
-func (a *api) health(w http.ResponseWriter, _ *http.Request) error {
+// GET /health: OK while the store takes writes. A store that refuses them
+// (a full disk) answers 503 with the reason, so a probe or an operator sees
+// that every event is being refused although reads still work; it turns OK
+// again once a probe write succeeds.
+func (a *api) health(w http.ResponseWriter, r *http.Request) error {
+	if a.caps.Health != nil {
+		if err := a.caps.Health(r.Context()); err != nil {
+			a.log.Warn("health: store refuses writes", zap.Error(err))
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"code": http.StatusServiceUnavailable,
+				"message": "store refuses writes: " + err.Error()})
+			return nil
+		}
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "OK"})
 	return nil
 }

@@ -41,6 +41,7 @@ var ErrUnknownProject = errors.New("project not found")
 // Service is the control plane.
 type Service struct {
 	store     store.Store
+	caps      store.Capabilities
 	pub       Publisher
 	eng       *engine.Engine
 	shipyards Shipyards
@@ -65,7 +66,7 @@ func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards =
 
 // New returns a control plane on st publishing through pub.
 func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
-	s := &Service{store: st, pub: pub, eng: eng, runs: newRunCache(), published: newPublished(), now: time.Now, log: zap.NewNop()}
+	s := &Service{store: st, caps: store.CapabilitiesOf(st), pub: pub, eng: eng, runs: newRunCache(), published: newPublished(), now: time.Now, log: zap.NewNop()}
 	s.shipyards = &StoreShipyards{Store: st}
 	for _, o := range opts {
 		o(s)
@@ -330,13 +331,6 @@ func containsRun(es []emission, r *engine.Run) bool {
 	return false
 }
 
-// noSyncAcker is a store that can record a confirmation without waiting for
-// the disk (the embedded store): a lost confirmation only means one more
-// publish, as after a crash between publishing and confirming.
-type noSyncAcker interface {
-	AckOutboxNoSync(ctx context.Context, runID string, seq int64) error
-}
-
 // finish ends a transaction's work on its unit: it writes the changed
 // documents, takes from the runs what is to be sent (the transition's
 // emissions, plus extra runs' unconfirmed entries), and hands the runs to the
@@ -441,10 +435,10 @@ func (s *Service) send(ctx context.Context, out sendList) error {
 			return err
 		}
 	}
-	confirm := s.store.AckOutbox
-	if a, ok := s.store.(noSyncAcker); ok {
-		confirm = a.AckOutboxNoSync
-	}
+	// A confirmation need not wait for the disk where the driver declares
+	// so (store.Capabilities.AckOutboxLazy): a lost one costs one more
+	// publish, as a crash between publishing and confirming always could.
+	confirm := s.caps.AckOutboxLazy
 	for _, a := range out.acks {
 		// Only up to the first entry not yet published: a younger entry this
 		// transition skipped may still be in flight in another handler, and

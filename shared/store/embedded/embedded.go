@@ -64,7 +64,19 @@ type Options struct {
 	// CacheSize bounds Pebble's block cache (default 32 MiB). With the
 	// memtables it bounds the store's memory whatever the history's size.
 	CacheSize int64
+	// MinFreeBytes is the free space the store keeps on its filesystem
+	// (default 64 MiB): a write that would leave less is refused with
+	// ErrNoSpace. Pebble treats a failed log write as fatal (it ends the
+	// process), so the store stops short of a full disk instead, reports
+	// it in Health, and takes writes again once there is room.
+	MinFreeBytes int64
 }
+
+// ErrNoSpace is returned by writes while the store's filesystem has less
+// free space than Options.MinFreeBytes.
+var ErrNoSpace = errors.New("store/embedded: not enough free disk space, refusing writes")
+
+const defaultMinFree = 64 << 20
 
 // defaultCache is the block cache's size: the working set (runs, lanes,
 // index keys of recent events) fits many times over, and the history's
@@ -76,9 +88,11 @@ const memTableSize = 16 << 20
 
 // Store is a store.Store on a Pebble database directory.
 type Store struct {
-	db    *pebble.DB
-	cache interface{ Unref() }
-	group group
+	db      *pebble.DB
+	cache   interface{ Unref() }
+	dir     string
+	minFree uint64
+	group   group
 	// lazySync: commits nobody waits for are synced a little later. 0
 	// without fdatasync.
 	lazySync time.Duration
@@ -146,7 +160,10 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	st := &Store{db: db, cache: cache}
+	st := &Store{db: db, cache: cache, dir: path, minFree: uint64(defaultMinFree)}
+	if o.MinFreeBytes > 0 {
+		st.minFree = uint64(o.MinFreeBytes)
+	}
 	if !o.NoSync {
 		st.lazySync = lazySync
 	}

@@ -173,6 +173,12 @@ func (s *Store) commit(batch []*call) {
 	if cerr := btx.close(); err == nil && cerr != nil {
 		err = fmt.Errorf("store read: %w", cerr)
 	}
+	if err == nil && !b.Empty() {
+		if err = s.roomFor(len(b.Repr())); err != nil {
+			s.health.note(err)
+			failed = -1 // the whole group is refused, not one member
+		}
+	}
 	if err != nil {
 		_ = b.Close()
 		switch {

@@ -6,6 +6,8 @@ import (
 	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/slipwayhq/slipway/shared/store"
 )
 
 // health remembers whether the last write reached the disk. A full disk
@@ -29,26 +31,48 @@ func (h *health) last() error {
 	return h.err
 }
 
-// Health reports whether the store takes writes: nil, or the error of the
-// last failed write. After a failure it probes with a synced empty log
-// record, so health comes back as soon as the disk has room again, without
-// waiting for the next real write.
+// Health reports whether the store takes writes: nil, or why not. It checks
+// the free space first (cheap), and after a failed write probes with a
+// synced empty log record, so health comes back as soon as the disk has
+// room again, without waiting for the next real write.
 func (s *Store) Health(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.health.last() == nil {
-		return nil
-	}
 	s.closeMu.RLock()
 	defer s.closeMu.RUnlock()
 	if s.closed {
-		return fmt.Errorf("store closed")
+		return errClosed
 	}
-	err := s.db.LogData(nil, pebble.Sync)
+	// Healthy means the largest record fits, not that an empty one would.
+	err := s.roomFor(store.MaxBody + 64<<10)
+	if err == nil && s.health.last() != nil {
+		err = s.db.LogData(nil, pebble.Sync)
+	}
 	s.health.note(err)
 	if err != nil {
 		return fmt.Errorf("store refuses writes: %w", err)
 	}
 	return nil
+}
+
+// Capabilities implements store.Capable.
+func (s *Store) Capabilities() store.Capabilities {
+	return store.Capabilities{
+		HasProject:      s.HasProject,
+		AppendEventLazy: s.AppendEventNoSync,
+		AckOutboxLazy:   s.AckOutboxNoSync,
+		Health:          s.Health,
+	}
+}
+
+// roomFor refuses a write of n bytes that would leave less than minFree on
+// the filesystem. The log write itself must never meet a full disk: Pebble
+// cannot continue after a failed log write.
+func (s *Store) roomFor(n int) error {
+	free, ok := freeBytes(s.dir)
+	if !ok || free >= s.minFree+uint64(n) {
+		return nil
+	}
+	return fmt.Errorf("%d bytes free, %d kept free: %w", free, s.minFree, ErrNoSpace)
 }
