@@ -29,14 +29,14 @@ const (
 // rig is a deployer wired to a fake cluster whose controller runs, and a
 // sink collecting the deployer's replies.
 type rig struct {
-	t       *testing.T
+	t       testing.TB
 	cluster *fakeserving.Cluster
 	d       *knative.Deployer
 	out     chan event.Event
 	ctx     context.Context
 }
 
-func newRig(t *testing.T, timeout time.Duration) *rig {
+func newRig(t testing.TB, timeout time.Duration) *rig {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	c := fakeserving.New("example.com")
@@ -59,7 +59,7 @@ type senderFunc func(context.Context, event.Event) error
 
 func (f senderFunc) Send(ctx context.Context, e event.Event) error { return f(ctx, e) }
 
-func triggered(t *testing.T, task string, payload map[string]any, extra map[string]any) event.Event {
+func triggered(t testing.TB, task string, payload map[string]any, extra map[string]any) event.Event {
 	t.Helper()
 	data := map[string]any{"project": project, "stage": stage, "service": service}
 	if payload != nil {
@@ -77,7 +77,7 @@ func triggered(t *testing.T, task string, payload map[string]any, extra map[stri
 	return e
 }
 
-func deployEvent(t *testing.T, strategy, image string) event.Event {
+func deployEvent(t testing.TB, strategy, image string) event.Event {
 	return triggered(t, knative.TaskDeployment, map[string]any{"deploymentstrategy": strategy},
 		map[string]any{"configurationChange": map[string]any{"values": map[string]any{"image": image}}})
 }
