@@ -87,7 +87,8 @@ func New(cfg Config, client servingclient.ServingV1Interface, sender executor.Se
 // Wait blocks until background work ended (tests).
 func (d *Deployer) Wait() { d.bg.Wait() }
 
-// Shutdown stops waiting: running tasks finish with errored "aborted".
+// Shutdown stops waiting: running tasks finish errored, saying the deployer
+// stopped (the Service may still converge; the sequence decides).
 func (d *Deployer) Shutdown(ctx context.Context) error {
 	d.stop()
 	done := make(chan struct{})
@@ -309,6 +310,9 @@ func (d *Deployer) run(ctx context.Context, tk task) executor.Outcome {
 // traffic: a deployment's candidate is dropped, a direct deployment rolled
 // back to the previous primary.
 func (d *Deployer) fail(ctx context.Context, tk task, log *zap.Logger, err error) executor.Outcome {
+	if d.base.Err() != nil {
+		return executor.Errored(fmt.Sprintf("%s of %s/%s: the deployer stopped while waiting for the Service", tk.name, tk.ns, tk.scope.Service))
+	}
 	if !executor.Aborted(ctx) {
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("not Ready with the traffic applied within %s: %w", tk.timeout, err)

@@ -395,3 +395,21 @@ func TestAbort(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownWhileWaiting: stopping the deployer ends a wait with an
+// errored .finished that says so.
+func TestShutdownWhileWaiting(t *testing.T) {
+	r := newRig(t, time.Hour)
+	r.cluster.SetOutcome("podtato:v1", fakeserving.Pending)
+	e := deployEvent(t, "direct", "podtato:v1")
+	if err := r.d.Handle(r.ctx, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.Shutdown(r.ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := r.finished(e)
+	if got["status"] != "errored" || !strings.Contains(got["message"].(string), "stopped while waiting") {
+		t.Fatalf(".finished %v", got)
+	}
+}
