@@ -295,3 +295,70 @@ func TestPodtatoHeadBlueGreen(t *testing.T) {
 		t.Fatalf("production delivery triggered after a failed hardening: %v", evs)
 	}
 }
+
+// annotations returns the deployer's annotations on a Service of the
+// fake cluster.
+func (d *fakeDeployer) annotations(ns, name string) map[string]string {
+	d.t.Helper()
+	res, err := http.Get(d.URL + "/fake/services/" + ns + "/" + name)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Annotations map[string]string
+	}
+	if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+		d.t.Fatal(err)
+	}
+	return out.Annotations
+}
+
+// TestDeployerAbortLeavesPrimary: aborting a sequence while the deployer
+// waits for a blue/green candidate that never becomes Ready sends
+// deployment.aborted; the deployer stops waiting, drops the candidate
+// (traffic stays on the primary) and reports errored "aborted".
+func TestDeployerAbortLeavesPrimary(t *testing.T) {
+	d := startDeployer(t)
+	s := start(t, "", "SLIPWAY_KNATIVE_DEPLOYER_URL="+d.URL)
+	d.put("/fake/sink", s.Broker)
+	const p, svc = "bg", "web"
+	s.createProject(p, `apiVersion: spec.keptn.sh/0.2.4
+kind: Shipyard
+metadata: {name: bg}
+spec:
+  stages:
+    - name: hardening
+      sequences:
+        - name: delivery
+          tasks:
+            - {name: deployment, properties: {deploymentstrategy: blue_green_service}}
+            - {name: release}
+`, svc)
+	const v1, v2 = "example.org/web:1", "example.org/web:2"
+	deliver := func(image string) string {
+		return s.trigger(p, "hardening", "delivery", svc, map[string]any{"configurationChange": map[string]any{
+			"values": map[string]any{"image": image}}})
+	}
+	k1 := deliver(v1)
+	s.waitState(p, k1, "finished")
+	if got, want := d.traffic(p+"-hardening", svc), "primary="+v1+"@100"; got != want {
+		t.Fatalf("after v1: %q, want %q", got, want)
+	}
+	d.put("/fake/outcome?image="+v2+"&outcome=pending", "")
+	k2 := deliver(v2)
+	s.waitHistory(p, k2, "sh.keptn.event.deployment.started")
+	s.eventually("the candidate annotated", func() bool { return d.annotations(p+"-hardening", svc)["deploy.slipway.dev/candidate"] != "" })
+	s.mustDo("POST", "/api/controlPlane/v1/sequence/"+p+"/"+k2+"/control", map[string]any{"state": "abort"}, nil, 200)
+	fin := s.waitHistory(p, k2, "sh.keptn.event.deployment.finished")
+	if fin.Data["status"] != "errored" || !strings.Contains(fmt.Sprint(fin.Data["message"]), "aborted") {
+		t.Fatalf("deployment.finished after abort: %v", fin.Data)
+	}
+	ann := d.annotations(p+"-hardening", svc)
+	if ann["deploy.slipway.dev/candidate"] != "" {
+		t.Fatalf("candidate still there after abort: %v", ann)
+	}
+	if got, want := d.traffic(p+"-hardening", svc), "primary="+v1+"@100"; got != want {
+		t.Fatalf("after abort: %q, want %q", got, want)
+	}
+}
