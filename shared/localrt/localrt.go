@@ -63,6 +63,11 @@ type Config struct {
 	// SecretsKey is the base64 AES-256 key sealing API-created secrets;
 	// empty means a key kept in the data directory (secrets.key, 0600).
 	SecretsKey string `envconfig:"SLIPWAY_SECRETS_KEY"`
+	// HistoryRetention deletes the event history of finished contexts
+	// (every run finished or timed out) once older than this; 0 (the
+	// default) keeps it forever. Runs stay; deletion runs in the
+	// background in small transactions, never holding up a transition.
+	HistoryRetention time.Duration `envconfig:"SLIPWAY_HISTORY_RETENTION" default:"0"`
 	// API configures the REST API as the api function reads it (api.LoadConfig:
 	// MAX_EVENT_SIZE_KB, UNIFORM_INTEGRATION_TTL, LOG_TTL, ...). The runtime's
 	// token is added to its tokens.
@@ -231,6 +236,10 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	rt.stop = stop
 	rt.wg.Add(1)
 	go rt.sweep(loopCtx, cp, cfg.SweepInterval)
+	if purge := store.CapabilitiesOf(st).PurgeHistory; cfg.HistoryRetention > 0 && purge != nil {
+		rt.wg.Add(1)
+		go rt.retain(loopCtx, purge, cfg.HistoryRetention)
+	}
 	ok = true
 	return rt, nil
 }
@@ -253,6 +262,29 @@ func (rt *Runtime) sweep(ctx context.Context, cp *controlplane.Service, every ti
 	for {
 		if n, err := cp.Sweep(ctx); err != nil && ctx.Err() == nil {
 			rt.log.Warn("sweep", zap.Int("runs", n), zap.Error(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// retain deletes history older than keep, once at start and then every
+// keep/10 (at most a minute, at least a second).
+func (rt *Runtime) retain(ctx context.Context, purge func(context.Context, store.HistoryPurge) (int, error), keep time.Duration) {
+	defer rt.wg.Done()
+	every := min(max(keep/10, time.Second), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		n, err := purge(ctx, store.HistoryPurge{Before: time.Now().Add(-keep),
+			Unfinished: func(s string) bool { return !engine.State(s).Terminal() }})
+		if err != nil && ctx.Err() == nil {
+			rt.log.Warn("history retention", zap.Int("deleted", n), zap.Error(err))
+		} else if n > 0 {
+			rt.log.Info("history retention", zap.Int("deleted", n), zap.Duration("older than", keep))
 		}
 		select {
 		case <-ctx.Done():

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"time"
 )
 
 // Capabilities are the optional behaviours a driver declares, so the layers
@@ -24,6 +25,12 @@ type Capabilities struct {
 	// Health reports whether the store takes writes (nil), or why not (a
 	// full disk); it probes, so it recovers once the cause is gone.
 	Health func(ctx context.Context) error
+	// PurgeHistory deletes up to q.Limit history events q selects, each
+	// small batch in a transaction of its own so transitions never wait
+	// behind a long deletion, and returns how many it deleted. nil when the
+	// driver has no such deletion (Firestore: a TTL policy on the events'
+	// time does it server-side); CapabilitiesOf leaves it nil.
+	PurgeHistory func(ctx context.Context, q HistoryPurge) (int, error)
 }
 
 // Capable is implemented by drivers that declare capabilities.
@@ -59,4 +66,13 @@ func CapabilitiesOf(s Store) Capabilities {
 		c.Health = func(ctx context.Context) error { return ctx.Err() }
 	}
 	return c
+}
+
+// HistoryPurge selects history to delete: events older than Before whose
+// keptnContext has no run that Unfinished reports (a context with no runs
+// at all counts as finished). Limit bounds one call.
+type HistoryPurge struct {
+	Before     time.Time
+	Limit      int
+	Unfinished func(runState string) bool
 }

@@ -63,6 +63,7 @@ func (s *Store) Capabilities() store.Capabilities {
 		AppendEventLazy: s.AppendEventNoSync,
 		AckOutboxLazy:   s.AckOutboxNoSync,
 		Health:          s.Health,
+		PurgeHistory:    s.PurgeHistory,
 	}
 }
 
