@@ -247,6 +247,18 @@ func TestDeployer(t *testing.T) {
 			last:    step{task: "rollback"},
 			want:    want{result: "pass", traffic: "primary=podtato:v1@100"},
 		},
+		"blue_green rollback, controller stuck (timeout)": {
+			before:  []step{{"deployment", "blue_green_service", "podtato:v1"}, {task: "release"}, {"deployment", "blue_green_service", "podtato:v2"}},
+			outcome: map[string]fakeserving.Outcome{"podtato:v1": fakeserving.Pending},
+			last:    step{task: "rollback"},
+			want:    want{result: "fail", message: "within"},
+		},
+		"blue_green release of a failed candidate": {
+			before:  []step{{"deployment", "blue_green_service", "podtato:v1"}, {task: "release"}},
+			outcome: map[string]fakeserving.Outcome{"podtato:bad": fakeserving.Fail},
+			last:    step{task: "release"},
+			want:    want{result: "fail", message: `Revision "podtato-head-`},
+		},
 		"blue_green rollback after a release": {
 			before: []step{{"deployment", "blue_green_service", "podtato:v1"}, {task: "release"}, {"deployment", "blue_green_service", "podtato:v2"}, {task: "release"}},
 			last:   step{task: "rollback"},
@@ -289,7 +301,7 @@ func TestDeployer(t *testing.T) {
 			for img, o := range c.outcome {
 				r.cluster.SetOutcome(img, o)
 			}
-			if c.last.task == "rollback" && c.outcome["podtato:bad"] == fakeserving.Fail {
+			if c.last.task != "deployment" && c.outcome["podtato:bad"] == fakeserving.Fail {
 				// the failed revision first: deployed (and failed), then rolled back
 				strat := "direct"
 				if strings.HasPrefix(name, "blue_green") {
