@@ -214,6 +214,7 @@ func TestFlippedByteMidLog(t *testing.T) {
 				if !strings.Contains(err.Error(), "damaged") {
 					t.Errorf("refused to open, but the error does not say why: %v", err)
 				}
+				t.Logf("byte %d of %d flipped: %v", at, n, err)
 				return
 			}
 			defer r.Close()
