@@ -196,6 +196,8 @@ type FuzzReport struct {
 	Requests       int
 	ByStatus       map[int]int
 	CheckedBatches int // batches with no accepted change, state compared before and after
+	// ProblemCount counts every broken rule; Problems keeps the first 30.
+	ProblemCount int
 	// ResetsOnLargeBody counts bodies over the 64 KB limit whose answer the
 	// client could not read (the server closed while it was still writing).
 	ResetsOnLargeBody int
@@ -223,7 +225,7 @@ func FuzzAPI(ctx context.Context, bin, root string, n int, seed uint64) (FuzzRep
 	g := &gen{rnd: rand.New(rand.NewPCG(seed, 99)), routes: routes}
 	const batch, workers = 24, 8
 	settled := ""
-	for rep.Requests < n && len(rep.Problems) < 20 {
+	for rep.Requests < n {
 		if settled == "" {
 			if settled, err = settle(ctx, api); err != nil {
 				return rep, err
@@ -257,6 +259,12 @@ func FuzzAPI(ctx context.Context, bin, root string, n int, seed uint64) (FuzzRep
 		close(next)
 		wg.Wait()
 		changed := false
+		problem := func(f string, a ...any) {
+			rep.ProblemCount++
+			if len(rep.Problems) < 30 {
+				rep.Problems = append(rep.Problems, fmt.Sprintf(f, a...))
+			}
+		}
 		for i, a := range answers {
 			if a.err != nil && len(reqs[i].body) > 64<<10 {
 				// The server may answer 413 and close before the client
@@ -273,14 +281,14 @@ func FuzzAPI(ctx context.Context, bin, root string, n int, seed uint64) (FuzzRep
 			rep.ByStatus[a.status]++
 			switch {
 			case a.status >= 500:
-				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %d %.200s", reqs[i], a.status, a.body))
+				problem("%s: %d %.200s", reqs[i], a.status, a.body)
 			case a.status >= 300 && reqs[i].method != http.MethodHead && !isKeptnError(a.status, a.body) &&
 				strings.HasPrefix(reqs[i].path, "/api/swagger-ui/"):
 				// The Bridge's Swagger UI file server answers unknown files
 				// with Go's plain 404 (reported to the Bridge's owner).
 				rep.SwaggerPlain404++
 			case a.status >= 300 && reqs[i].method != http.MethodHead && !isKeptnError(a.status, a.body):
-				rep.Problems = append(rep.Problems, fmt.Sprintf("%s: %d with a body that is not a Keptn error: %.200s", reqs[i], a.status, a.body))
+				problem("%s: %d with a body that is not a Keptn error: %.200s", reqs[i], a.status, a.body)
 			case a.status < 300 && reqs[i].method != http.MethodGet && reqs[i].method != http.MethodHead &&
 				!strings.HasPrefix(reqs[i].path, "/api/v1/auth"):
 				changed = true
@@ -303,7 +311,7 @@ func FuzzAPI(ctx context.Context, bin, root string, n int, seed uint64) (FuzzRep
 				return rep, err
 			}
 			if again != settled {
-				rep.Problems = append(rep.Problems, fmt.Sprintf("state changed in a batch where every change was refused; first request %s", reqs[0]))
+				problem("state changed in a batch where every change was refused; first request %s", reqs[0])
 				settled = ""
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 )
 
 var (
@@ -58,7 +57,7 @@ func TestAuthCampaign(t *testing.T) {
 // fuzz -requests 100000 for the full one).
 func TestFuzzAPIShort(t *testing.T) {
 	b, root := runtimeBinary(t)
-	rep, err := FuzzAPI(context.Background(), b, root, 3000, uint64(time.Now().UnixNano()))
+	rep, err := FuzzAPI(context.Background(), b, root, 3000, 1) // a fixed seed: a failure reproduces
 	t.Logf("%d requests, by status %v, %d batches state-checked", rep.Requests, rep.ByStatus, rep.CheckedBatches)
 	if err != nil {
 		t.Fatal(err)

@@ -55,8 +55,8 @@ func main() {
 	case "fuzz":
 		start := time.Now()
 		rep, err := FuzzAPI(context.Background(), bin, root, *requests, *seed)
-		fmt.Printf("fuzz: %d requests in %s (seed %d), answers by status %v, %d batches state-checked, %d resets on bodies over the limit, %d plain 404s from the Swagger UI file server\n",
-			rep.Requests, time.Since(start).Round(time.Second), *seed, rep.ByStatus, rep.CheckedBatches, rep.ResetsOnLargeBody, rep.SwaggerPlain404)
+		fmt.Printf("fuzz: %d requests in %s (seed %d), answers by status %v, %d batches state-checked, %d resets on bodies over the limit, %d plain 404s from the Swagger UI file server, %d problems\n",
+			rep.Requests, time.Since(start).Round(time.Second), *seed, rep.ByStatus, rep.CheckedBatches, rep.ResetsOnLargeBody, rep.SwaggerPlain404, rep.ProblemCount)
 		finish(rep.Problems, err)
 		return
 	case "auth":
