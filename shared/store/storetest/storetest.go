@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"Resources", testResources},
 		{"TooLarge", testTooLarge},
+		{"Capabilities", testCapabilities},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
