@@ -307,6 +307,14 @@ func (e *encoder) current(ct *CurrentTask) {
 		e.raw(`,"paused":`)
 		e.b = strconv.AppendInt(e.b, int64(ct.Paused), 10)
 	}
+	if len(ct.Claims) > 0 {
+		e.raw(`,"claims":[`)
+		for i, c := range ct.Claims {
+			e.comma(i)
+			e.str(c)
+		}
+		e.raw(`]`)
+	}
 	e.raw(`}`)
 }
 

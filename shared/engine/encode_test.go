@@ -29,7 +29,7 @@ func sampleRun() *engine.Run {
 		}},
 		Status: engine.RunStatus{State: engine.StatePaused, StateBeforePause: engine.StateStarted,
 			PreviousTasks: []engine.TaskResult{{Name: "deployment", TriggeredID: "t1", Result: "pass", Status: "succeeded", Message: "ok", Properties: props}},
-			CurrentTask: &engine.CurrentTask{Name: "test", Index: 1, TriggeredID: "t2", SentAt: t0, Paused: 1500 * time.Millisecond,
+			CurrentTask: &engine.CurrentTask{Name: "test", Index: 1, TriggeredID: "t2", SentAt: t0, Paused: 1500 * time.Millisecond, Claims: []string{"generic-executor", "<w>"},
 				Events: []engine.TaskEvent{{ID: "e1", EventType: "sh.keptn.event.test.started", Source: "x", Time: t0.Add(time.Second), Properties: props},
 					{ID: "e2", EventType: "sh.keptn.event.test.finished", Source: "x", Result: "fail", Status: "errored", Message: "m", Time: t0.In(time.FixedZone("x", 3600))}}}},
 		Scope: engine.Scope{Project: "p", Stage: "dev", Service: "svc", Labels: map[string]string{"z": "1", "a": "<2>"},

@@ -125,6 +125,10 @@ type CurrentTask struct {
 	// Paused is the time the run spent paused since SentAt; timeouts do not
 	// count it.
 	Paused time.Duration `json:"paused,omitempty"`
+	// Claims are the workers (executor names) that claimed this task's work
+	// (ClaimTask), so a redelivered .triggered does not run a script twice
+	// across executor instances and restarts.
+	Claims []string `json:"claims,omitempty"`
 }
 
 // TaskEvent is a .started or .finished received for the current task.
