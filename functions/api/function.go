@@ -16,6 +16,7 @@ import (
 
 	"github.com/slipwayhq/slipway/shared/api"
 	"github.com/slipwayhq/slipway/shared/bridge"
+	"github.com/slipwayhq/slipway/shared/controlplane/apiview"
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/publish"
 	"github.com/slipwayhq/slipway/shared/secrets"
@@ -83,6 +84,9 @@ func (f *Function) Start(ctx context.Context, _ map[string]string) error {
 		return fmt.Errorf("sequences: %w", err)
 	}
 	deps := api.Deps{Store: st, Publisher: pub, Sequences: seq, Logger: f.log}
+	if v, ok := seq.(apiview.Sequences); ok {
+		deps.Claims = apiview.Claims{CP: v.CP} // executors claim tasks through the API
+	}
 	if env.SecretsKey != "" {
 		sm, err := secrets.OpenManager(st, env.SecretsKey, "")
 		if err != nil {

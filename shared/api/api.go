@@ -67,6 +67,8 @@ type Deps struct {
 	NewID func() string
 	// Secrets serves /api/secrets/v1; nil answers 501 there.
 	Secrets SecretManager
+	// Claims serves executors' task claims (ClaimPath); nil answers 501.
+	Claims TaskClaims
 }
 
 func (d Deps) withDefaults() Deps {

@@ -131,6 +131,7 @@ func (a *api) table() []route {
 		{"POST", "/api/controlPlane/v1/sequence/{project}/{keptnContext}/control", false, a.sequenceControl},
 		{"GET", "/api/controlPlane/v1/sequence-execution", false, a.sequenceExecutions},
 		{"GET", "/api/controlPlane/v1/event/triggered/{eventType}", false, a.openTriggered},
+		{"POST", ClaimPath, false, a.claimTask},
 
 		{"POST", uniformPath, false, a.registerIntegration},
 		{"GET", uniformPath, false, a.listIntegrations},

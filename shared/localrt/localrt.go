@@ -191,7 +191,7 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	apiCfg.HistoryTokens = append([]string{historyToken}, apiCfg.HistoryTokens...)
 	historyHeader := http.Header{}
 	historyHeader.Set(api.HistoryTokenHeader, historyToken)
-	apiDeps := api.Deps{Store: st, Publisher: pub, Sequences: apiview.Sequences{CP: cp}, Logger: log.Named("api")}
+	apiDeps := api.Deps{Store: st, Publisher: pub, Sequences: apiview.Sequences{CP: cp}, Claims: apiview.Claims{CP: cp}, Logger: log.Named("api")}
 	sm, err := SecretManager(cfg, st)
 	if err != nil {
 		return nil, err

@@ -110,3 +110,14 @@ func (s Sequences) Control(ctx context.Context, project, kctx, state, stage stri
 func (s Sequences) OpenTriggered(ctx context.Context, q store.OpenQuery, p store.Page) ([]event.Event, string, error) {
 	return s.CP.OpenTriggered(ctx, q, p)
 }
+
+// Claims implements api.TaskClaims.
+type Claims struct{ CP *controlplane.Service }
+
+var _ api.TaskClaims = Claims{}
+
+// ClaimTask implements api.TaskClaims.
+func (c Claims) ClaimTask(ctx context.Context, project, triggeredID, worker string) (string, error) {
+	out, err := c.CP.ClaimTask(ctx, project, triggeredID, worker)
+	return string(out), err
+}
