@@ -77,6 +77,10 @@ type Config struct {
 	// Sandbox runs the scripts (uid, limits, queue; see proc.Sandbox); nil
 	// makes one with proc's defaults.
 	Sandbox *proc.Sandbox
+	// Claims, when set, claims each task before running it, so a
+	// redelivered .triggered runs once across instances and restarts;
+	// nil dedupes in memory only.
+	Claims executor.Claimer
 }
 
 func (c *Config) defaults() {
@@ -229,6 +233,19 @@ func (x *Executor) Handle(ctx context.Context, e event.Event) error {
 			log.Info("notification run done", zap.String("status", string(o.Status)), zap.String("result", string(o.Result)))
 		})
 		return nil
+	}
+	if x.cfg.Claims != nil {
+		// Across instances and restarts: the in-memory dedupe above only
+		// knows this process's deliveries.
+		run, err := x.cfg.Claims.Claim(ctx, d.Project, e.ID(), x.cfg.Source)
+		if err != nil {
+			x.reg.Forget(key)
+			return fmt.Errorf("generic executor: %w", err)
+		}
+		if !run {
+			log.Info("task already claimed by another instance or before a restart; not run again")
+			return nil
+		}
 	}
 	runCtx, done, ok := x.reg.Begin(context.Background(), e.ID())
 	if !ok {

@@ -133,8 +133,14 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 			}
 			env[name] = v
 		}
+		var claims executor.Claimer
+		if prefix == "/api/resource-service" && c.ResourceServiceURL != "" {
+			// The resource URL is the API (not a bare resource service): claim
+			// tasks there.
+			claims = &executor.ClaimClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken}
+		}
 		g := generic.New(generic.Config{Timeout: c.ScriptTimeout, MaxOutput: c.MaxOutput, Env: env, WorkDir: c.WorkDir, HTTP: httpOpt,
-			Secrets: held, Sandbox: sb},
+			Secrets: held, Sandbox: sb, Claims: claims},
 			res, sender, log.Named("generic"))
 		s.Multi = append(s.Multi, g)
 		s.waits = append(s.waits, g.Wait)
