@@ -13,7 +13,7 @@ const ClaimPath = "/api/controlPlane/v1/task/claim"
 // ClaimTask): the claim lives in the run, so it holds across executor
 // instances and restarts.
 type TaskClaims interface {
-	// ClaimTask answers "claimed", "alreadyClaimed" or "notOpen".
+	// ClaimTask answers "claimed", "alreadyClaimed", "done" or "notOpen".
 	ClaimTask(ctx context.Context, project, triggeredID, worker string) (string, error)
 }
 
@@ -24,8 +24,9 @@ type ClaimRequest struct {
 	Worker      string `json:"worker"`
 }
 
-// ClaimResponse is its answer: the worker runs the task's work only when
-// Outcome is "claimed".
+// ClaimResponse is its answer: the worker runs the task's work on
+// "claimed" (and "notOpen": no run knows the task), not on
+// "alreadyClaimed" or "done".
 type ClaimResponse struct {
 	Outcome string `json:"outcome"`
 }

@@ -24,8 +24,11 @@ const (
 	// redelivery, another instance, or before a restart); it must not run
 	// the work again.
 	AlreadyClaimed ClaimOutcome = "alreadyClaimed"
-	// NotOpen: the task is not the current task of a run (finished,
-	// aborted, timed out, or never triggered); there is nothing to run.
+	// Done: the task was a run's and is over (finished, aborted, timed
+	// out); a redelivered .triggered must not run it again.
+	Done ClaimOutcome = "done"
+	// NotOpen: no run knows the task: a .triggered a client sent itself,
+	// which Keptn's executors always ran (the claim cannot help there).
 	NotOpen ClaimOutcome = "notOpen"
 )
 
@@ -69,5 +72,43 @@ func (s *Service) ClaimTask(ctx context.Context, project, triggeredID, worker st
 	if err != nil {
 		return "", fmt.Errorf("claim task %s for %s: %w", triggeredID, worker, err)
 	}
+	if out == NotOpen {
+		done, err := s.taskDone(ctx, project, triggeredID)
+		if err != nil {
+			return "", fmt.Errorf("claim task %s for %s: %w", triggeredID, worker, err)
+		}
+		if done {
+			out = Done
+		}
+	}
 	return out, nil
+}
+
+// taskDone reports whether triggeredID was a task of one of its context's
+// runs that is no longer current: the history gives the context, the runs
+// their completed tasks.
+func (s *Service) taskDone(ctx context.Context, project, triggeredID string) (bool, error) {
+	evs, _, err := s.store.ListEvents(ctx, store.EventQuery{Project: project, ID: triggeredID}, store.Page{Size: 1})
+	if err != nil || len(evs) == 0 {
+		return false, err
+	}
+	recs, _, err := s.store.ListRuns(ctx, store.RunQuery{Project: project, KeptnContext: evs[0].KeptnContext}, store.Page{Size: 100})
+	if err != nil {
+		return false, err
+	}
+	for _, rec := range recs {
+		r, err := decodeRun(rec)
+		if err != nil {
+			return false, err
+		}
+		for _, t := range r.Status.PreviousTasks {
+			if t.TriggeredID == triggeredID {
+				return true, nil
+			}
+		}
+		if ct := r.Status.CurrentTask; ct != nil && ct.TriggeredID == triggeredID {
+			return true, nil // moved on since the transaction read it
+		}
+	}
+	return false, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/controlplane"
 	"github.com/slipwayhq/slipway/shared/engine"
 	"github.com/slipwayhq/slipway/shared/keptn"
+	"github.com/slipwayhq/slipway/shared/store"
 )
 
 // TestClaimTask: one claim per worker and task succeeds, across instances
@@ -62,8 +63,14 @@ func TestClaimTask(t *testing.T) {
 			if _, ok := br.last("sh.keptn.event.dev.delivery.finished"); !ok {
 				t.Fatal("run did not finish after claims")
 			}
-			if got, err := cp.ClaimTask(ctx, "o", tr.ID(), "another"); err != nil || got != controlplane.NotOpen {
-				t.Fatalf("claim after the task finished: %s, %v; want notOpen", got, err)
+			// Finished: a redelivered .triggered must not run again. The
+			// history (fed by the broker in the runtime) gives its context.
+			if err := st.AppendEvent(ctx, &store.Event{ID: tr.ID(), Project: "o", KeptnContext: keptn.Context(tr), Type: tr.Type(),
+				Stage: "dev", Service: "svc", Time: tr.Time(), Body: []byte("{}")}); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := cp.ClaimTask(ctx, "o", tr.ID(), "generic-executor"); err != nil || got != controlplane.Done {
+				t.Fatalf("claim after the task finished: %s, %v; want done", got, err)
 			}
 		})
 	}

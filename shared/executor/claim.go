@@ -25,9 +25,9 @@ type Claimer interface {
 // claim in the run.
 //
 // An API without the route (Keptn's own: 404, or 501) answers "run": the
-// executor then dedupes in memory only, as before. So does "notOpen" (the
-// task is no run's current task): a .triggered a client sent itself, which
-// Keptn's executors always ran.
+// executor then dedupes in memory only, as before. So does "notOpen" (no
+// run knows the task): a .triggered a client sent itself, which Keptn's
+// executors always ran.
 type ClaimClient struct {
 	BaseURL string // the API, e.g. http://api.keptn:8080
 	Token   string
@@ -70,5 +70,7 @@ func (c *ClaimClient) Claim(ctx context.Context, project, triggeredID, worker st
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return false, fmt.Errorf("claim task %s: %w", triggeredID, err)
 	}
-	return out.Outcome != "alreadyClaimed", nil
+	// "claimed" and "notOpen" run; "alreadyClaimed" and "done" (the task is
+	// over: a late redelivery) do not.
+	return out.Outcome != "alreadyClaimed" && out.Outcome != "done", nil
 }
