@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/slipwayhq/slipway/shared/store"
 )
@@ -100,6 +101,13 @@ type Store struct {
 	// without fdatasync.
 	lazySync time.Duration
 	syncing  atomic.Bool // a lazy sync is scheduled
+	// lastSync is the newest commit that waits for its sync (write-less
+	// transactions wait for it).
+	lastSync atomic.Pointer[syncDone]
+	// commits numbers commits; lastNoSync and lastSynced are the numbers of
+	// the newest unsynced and synced ones, so a lazy sync is skipped when a
+	// synced commit already followed every unsynced one.
+	commits, lastNoSync, lastSynced atomic.Uint64
 	// reads and writes count records (not index entries) for Stats.
 	reads, writes atomic.Int64
 	// health remembers the last write error, so /health can say the store
@@ -147,6 +155,12 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		// them (the kv engine this replaced waited 300 µs too); a lone
 		// transition's sync is not delayed.
 		WALMinSyncInterval: func() time.Duration { return walSyncInterval },
+	}
+	// Bloom filters on every level: a history append first looks up its
+	// event id, which is almost always absent, and a miss should not read
+	// a block of every table.
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
 	}
 	manifests, _ := filepath.Glob(filepath.Join(path, "MANIFEST-*"))
 	db, err := pebble.Open(path, opts)
@@ -529,11 +543,10 @@ func (s *Store) HasProject(ctx context.Context, name string) (ok bool, err error
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	err = s.view(func(t *txn) error {
-		ok = t.b(bProjects).Get([]byte(name)) != nil
-		return nil
-	})
-	return ok, err
+	// One read needs no snapshot: the history asks this for every event.
+	btx := &kvTx{r: s.db}
+	ok = btx.Bucket(bProjects).Get([]byte(name)) != nil
+	return ok, btx.close()
 }
 
 // CreateProject implements store.Store.
