@@ -263,3 +263,23 @@ func FuzzWALDamage(f *testing.F) {
 		}
 	})
 }
+
+// TestOldEngineDirectory: a data directory written by store/kv is refused
+// with a clear error instead of opened as a new, empty store beside it.
+func TestOldEngineDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "0000000000000001.log"), []byte("kv"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := embedded.Open(dir)
+	if err == nil {
+		s.Close()
+		t.Fatal("opened a store/kv directory")
+	}
+	if !strings.Contains(err.Error(), "earlier engine") {
+		t.Errorf("error does not say why: %v", err)
+	}
+}

@@ -136,6 +136,9 @@ func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
 // mid-write, nothing after it was ever acknowledged) is replayed up to the
 // tear.
 func OpenOptions(path string, o Options) (*Store, error) {
+	if err := checkOldEngine(path); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
 	if err := checkWALs(path); err != nil {
 		return nil, fmt.Errorf("open store %s: refusing to open rather than drop acknowledged transitions "+
 			"(restore the directory from a backup): %w", path, err)

@@ -114,3 +114,27 @@ func checkWALs(dir string) error {
 	}
 	return nil
 }
+
+// errOldEngine: the directory holds files of store/kv, the engine this
+// driver ran on before Pebble (16 hex digits and an extension). Pebble
+// would open it as a new, empty store next to them, and the history would
+// look lost.
+var errOldEngine = errors.New("the directory holds a store of Slipway's earlier engine (store/kv), which this version does not read; " +
+	"move it away to start with an empty store")
+
+func checkOldEngine(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil // a new directory
+	}
+	for _, e := range entries {
+		name, _, ok := strings.Cut(e.Name(), ".")
+		if !ok || len(name) != 16 {
+			continue
+		}
+		if _, err := strconv.ParseUint(name, 16, 64); err == nil {
+			return fmt.Errorf("%s: %w", e.Name(), errOldEngine)
+		}
+	}
+	return nil
+}
