@@ -107,6 +107,12 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 		return nil, fmt.Errorf("read secrets for redaction: %w", err)
 	}
 	held = append(held, c.APIToken)
+	var claims executor.Claimer
+	if prefix == "/api/resource-service" && c.ResourceServiceURL != "" {
+		// The resource URL is the API (not a bare resource service): claim
+		// tasks there, so task work runs once across instances and restarts.
+		claims = &executor.ClaimClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken}
+	}
 	if c.Generic {
 		sb := c.Sandbox
 		if sb == nil {
@@ -133,12 +139,6 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 			}
 			env[name] = v
 		}
-		var claims executor.Claimer
-		if prefix == "/api/resource-service" && c.ResourceServiceURL != "" {
-			// The resource URL is the API (not a bare resource service): claim
-			// tasks there.
-			claims = &executor.ClaimClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken}
-		}
 		g := generic.New(generic.Config{Timeout: c.ScriptTimeout, MaxOutput: c.MaxOutput, Env: env, WorkDir: c.WorkDir, HTTP: httpOpt,
 			Secrets: held, Sandbox: sb, Claims: claims},
 			res, sender, log.Named("generic"))
@@ -147,7 +147,7 @@ func New(c Config, log *zap.Logger) (*Service, error) {
 	}
 	if c.Webhooks {
 		w := webhook.New(webhook.Options{Timeout: c.HTTPTimeout, MaxResponse: int64(c.MaxOutput), MaxMessage: c.MaxOutput, HTTP: httpOpt,
-			Secrets: held},
+			Secrets: held, Claims: claims},
 			res, hookSecrets, sender, log.Named("webhook"))
 		s.Multi = append(s.Multi, w)
 		s.waits = append(s.waits, w.Wait)

@@ -87,6 +87,10 @@ type Options struct {
 	// Secrets are further values to redact besides the webhook's own: every
 	// secret the executor holds.
 	Secrets []string
+	// Claims, when set, claims each task before calling its webhooks, so a
+	// redelivered .triggered calls them once across instances and
+	// restarts; nil dedupes in memory only.
+	Claims executor.Claimer
 }
 
 // Executor handles events. Create it with New.
@@ -235,6 +239,17 @@ func (x *Executor) Handle(ctx context.Context, e event.Event) error {
 			})
 		}
 		return nil
+	}
+	if x.opt.Claims != nil {
+		run, err := x.opt.Claims.Claim(ctx, d.Project, e.ID(), x.opt.Source)
+		if err != nil {
+			x.reg.Forget(key)
+			return fmt.Errorf("webhook: %w", err)
+		}
+		if !run {
+			log.Info("task already claimed by another instance or before a restart; not run again")
+			return nil
+		}
 	}
 	for _, w := range hooks {
 		runCtx, done, ok := x.reg.Begin(context.Background(), e.ID())
