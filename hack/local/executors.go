@@ -86,6 +86,7 @@ func executors(ctx context.Context, cfg localrt.Config, log *zap.Logger, st func
 		tc.HTTPRefAllowHosts = append(tc.HTTPRefAllowHosts, ec.HTTPAllowHosts...)
 		tr, err := taskrunner.New(tc, taskrunner.Deps{
 			Resources: &executor.ResourceClient{BaseURL: apiURL, Token: token},
+			Claims:    &executor.ClaimClient{BaseURL: apiURL, Token: token},
 			Sender:    taskrunner.SenderFunc(pub.Publish),
 			Secrets:   taskSecrets,
 			Log:       log.Named("task-runner"),

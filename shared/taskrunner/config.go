@@ -86,6 +86,7 @@ func NewService(c Config, jobs JobRunner, log *zap.Logger) (*Runner, error) {
 	}
 	return New(c, Deps{
 		Resources: &executor.ResourceClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
+		Claims:    &executor.ClaimClient{BaseURL: c.ResourceServiceURL, Token: c.APIToken},
 		Sender:    &executor.HTTPSender{URL: c.Sink},
 		Jobs:      jobs,
 		Secrets:   c.Secrets,

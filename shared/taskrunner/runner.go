@@ -61,6 +61,10 @@ type Deps struct {
 	Log       *zap.Logger
 	// Sandbox runs deno and python tasks; nil builds one from Config.
 	Sandbox *proc.Sandbox
+	// Claims, when set, claims each task before running it, so a
+	// redelivered .triggered runs once across instances and restarts (the
+	// running and done sets only cover this process); nil: in memory only.
+	Claims executor.Claimer
 }
 
 // Runner handles task events: for sh.keptn.event.<task>.triggered it runs
@@ -265,6 +269,16 @@ func (r *Runner) trigger(ctx context.Context, task string, e event.Event) error 
 	if found == 0 {
 		log.Debug("no task definitions found; not answering", zap.Strings("definitions", names), zap.Bool("explicit", explicit))
 		return nil
+	}
+	if r.deps.Claims != nil {
+		run, err := r.deps.Claims.Claim(ctx, d.Project, id, r.cfg.Source)
+		if err != nil {
+			return fmt.Errorf("task %s: %w", task, err) // redelivered
+		}
+		if !run {
+			log.Info("task already claimed by another instance or before a restart; not run again")
+			return nil
+		}
 	}
 	runCtx, cancel := context.WithCancelCause(r.base)
 	tr := &taskRun{cancel: cancel}
