@@ -357,8 +357,8 @@ func exStartActionProvider(t *testing.T, addr, sink string) {
 
 // A remediation loop: the generic executor answers get-action from
 // remediation.yaml, the sample action provider (a separate process
-// subscribed by its own Trigger) runs the action, an evaluation is answered
-// through the API, and a sequence triggered on remediation.finished follows.
+// subscribed by its own Trigger) runs the action, the evaluator answers the
+// evaluation, and a sequence triggered on remediation.finished follows.
 func TestRemediationLoopWithActionProvider(t *testing.T) {
 	addr := exFreePort(t)
 	triggers := t.TempDir()
@@ -435,11 +435,17 @@ spec:
 		t.Errorf("action.finished data.action = %v, want replicas 3", fin.Data["action"])
 	}
 
-	ev := s.openIn("rem", "evaluation", kctx)
+	// The evaluator (lighthouse) answers the evaluation: the project has no
+	// slo.yaml, so it passes with Keptn's note.
+	ev := s.exTaskEvent("rem", kctx, "evaluation", "triggered")
 	if p, _ := ev.Data["problem"].(map[string]any); p["rootCause"] != "Response time degradation" {
 		t.Errorf("evaluation.triggered data.problem = %v", ev.Data["problem"])
 	}
-	s.complete(ev, "pass")
+	evf := s.exTaskEvent("rem", kctx, "evaluation", "finished")
+	exCheck(t, evf, "lighthouse-service", "succeeded", "pass", "no SLO file configured")
+	if evf.Triggeredid != ev.ID {
+		t.Errorf("evaluation.finished answers %q, want the evaluation.triggered %q", evf.Triggeredid, ev.ID)
+	}
 	rf := s.waitHistory("rem", kctx, "sh.keptn.event.production.remediation.finished")
 	if rf.Data["result"] != "pass" {
 		t.Errorf("production.remediation.finished = %v", rf.Data)
