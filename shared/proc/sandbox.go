@@ -18,6 +18,15 @@ import (
 	"github.com/google/uuid"
 )
 
+// SandboxCapabilities are the capabilities a root executor needs for the
+// sandbox and nothing more: SETUID and SETGID to start children on their
+// slot's uid, CHOWN to hand them their work dir, KILL to kill every process
+// of a slot's uid, DAC_OVERRIDE to remove the slot's work dir afterwards.
+// config/hardening adds exactly these (hack/knative checks it).
+func SandboxCapabilities() []string {
+	return []string{"SETUID", "SETGID", "CHOWN", "KILL", "DAC_OVERRIDE"}
+}
+
 // SandboxConfig configures a Sandbox. Zero values take the defaults.
 type SandboxConfig struct {
 	// Slots is how many children run at once; further runs wait in a queue
