@@ -44,6 +44,12 @@ type SandboxConfig struct {
 	NoUIDSwitch bool
 	// Limits are set on every child before it runs its program.
 	Limits Limits
+	// CgroupRoot is the cgroup v2 hierarchy where each run gets a cgroup of
+	// its own (pids.max, memory.max, killed with cgroup.kill) when the pids
+	// and memory controllers are delegated and it is writable; otherwise
+	// the rlimits alone bound a run. "" is DefaultCgroupRoot; "off"
+	// disables it. The rlimits apply either way.
+	CgroupRoot string
 }
 
 // Limits are POSIX resource limits of a child (0 = the default; negative
@@ -83,6 +89,8 @@ type Sandbox struct {
 	slots   chan int
 	switchU bool
 	prlimit string
+	cg      *cgroups // nil: rlimits only (cgWhy says why)
+	cgWhy   string
 }
 
 // NewSandbox makes the executor process non-dumpable (PR_SET_DUMPABLE 0:
@@ -108,6 +116,20 @@ func NewSandbox(cfg SandboxConfig) (*Sandbox, error) {
 	if p, err := exec.LookPath("prlimit"); err == nil {
 		s.prlimit = p
 	}
+	switch cfg.CgroupRoot {
+	case "off":
+		s.cgWhy = "disabled"
+	case "":
+		cfg.CgroupRoot = DefaultCgroupRoot
+		fallthrough
+	default:
+		s.cg, s.cgWhy = detectCgroups(cfg.CgroupRoot)
+		if s.cg != nil {
+			if err := s.cg.probe(); err != nil {
+				s.cg, s.cgWhy = nil, err.Error()
+			}
+		}
+	}
 	return s, nil
 }
 
@@ -119,6 +141,10 @@ func SetNotDumpable() error {
 	}
 	return nil
 }
+
+// Cgroups reports whether each run gets a cgroup of its own, and if not,
+// why (the rlimits alone bound runs then).
+func (s *Sandbox) Cgroups() (bool, string) { return s.cg != nil, s.cgWhy }
 
 // SwitchesUID reports whether children run on uids of their own.
 func (s *Sandbox) SwitchesUID() bool { return s.switchU }
@@ -165,6 +191,14 @@ func (s *Sandbox) Run(ctx context.Context, c Cmd) (Result, error) {
 	if !s.switchU {
 		c.Env = append(append([]string(nil), c.Env...), markerVar+"="+j.marker)
 	}
+	if s.cg != nil {
+		rc, err := s.cg.newRun("run-"+j.marker, s.cfg.Limits)
+		if err != nil {
+			return Result{ExitCode: -1}, fmt.Errorf("run %s: %w", c.Path, err)
+		}
+		defer rc.remove()
+		j.cgroup = rc
+	}
 	c.jail = j
 	return Run(ctx, c)
 }
@@ -179,12 +213,18 @@ type jail struct {
 	limits  Limits
 	prlimit string
 	marker  string
+	cgroup  *runCgroup // nil: no cgroup of its own
 }
 
 // apply sets the child's uid and runs its program under prlimit(1).
 func (j *jail) apply(cmd *exec.Cmd) {
 	if j.uid >= 0 {
 		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(j.uid), Gid: uint32(j.uid), Groups: []uint32{}}
+	}
+	if j.cgroup != nil {
+		// Started inside its cgroup (clone3 CLONE_INTO_CGROUP): no window
+		// in which it could fork outside.
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, j.cgroup.fd
 	}
 	if j.prlimit == "" {
 		return
@@ -246,6 +286,9 @@ func (j *jail) late(pid int) error {
 // killAll kills every process of the run: its uid's, or those carrying
 // its marker.
 func (j *jail) killAll() {
+	if j.cgroup != nil {
+		j.cgroup.kill() // then the scans below find nothing left
+	}
 	if j.uid >= 0 {
 		killUID(j.uid)
 		return
