@@ -13,7 +13,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
-	"github.com/slipwayhq/slipway/shared/ceio"
+	"github.com/slipwayhq/slipway/shared/cejson"
 	"github.com/slipwayhq/slipway/shared/keptn"
 	"github.com/slipwayhq/slipway/shared/shipyard"
 )
@@ -453,8 +453,9 @@ func (s *step) emit(r *Run, typ string, m keptn.Meta, data any) {
 		return
 	}
 	// Not json.Marshal: it would scan and compact the output once more (the
-	// data is already compact JSON from SetData).
-	raw, err := ceio.MarshalJSON(ev)
+	// data is already compact JSON from SetData). cejson, not ceio: the
+	// engine imports no HTTP code.
+	raw, err := cejson.Marshal(ev)
 	if err != nil {
 		s.fail(fmt.Errorf("encode %s: %w", typ, err))
 		return
