@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -249,7 +250,7 @@ func (s *Store) commit(batch []*call) {
 		}
 		return
 	}
-	s.lastSynced.Store(s.commits.Add(1)) // before the apply: its sync covers every earlier record
+	raise(&s.lastSynced, s.commits.Add(1)) // before the apply: its sync covers every earlier record
 	if err := s.db.ApplyNoSyncWait(b, pebble.Sync); err != nil {
 		_ = b.Close()
 		s.health.note(err)
@@ -284,19 +285,43 @@ func (s *Store) commit(batch []*call) {
 }
 
 // syncSoon syncs the log after lazySync unless a sync is already scheduled.
+// When the timer fires and a synced commit has followed the unsynced one
+// that scheduled it, that commit's sync covered it (the log is synced in
+// order); newer unsynced commits get a timer of their own. So while
+// transitions keep coming, history and confirmations ride on their syncs,
+// and a sync of its own happens only after a quiet lazySync: one that made
+// the next transition wait behind it cost 0.8 ms per event one at a time.
 func (s *Store) syncSoon() {
 	if !s.syncing.CompareAndSwap(false, true) {
 		return
 	}
+	s.lazySyncAfter(s.lastNoSync.Load())
+}
+
+func (s *Store) lazySyncAfter(pending uint64) {
 	time.AfterFunc(s.lazySync, func() {
-		s.syncing.Store(false)
 		s.closeMu.RLock()
 		defer s.closeMu.RUnlock()
-		// A synced commit after the last unsynced one synced it too (the
-		// log is synced in order): no sync of its own, which would make
-		// the next transition wait behind it.
-		if !s.closed && s.lastSynced.Load() < s.lastNoSync.Load() {
-			s.health.note(s.db.LogData(nil, pebble.Sync))
+		if s.closed {
+			s.syncing.Store(false)
+			return
+		}
+		synced, newest := s.lastSynced.Load(), s.lastNoSync.Load()
+		switch {
+		case synced < pending:
+			n := s.commits.Add(1) // every commit numbered below is in the log already
+			err := s.db.LogData(nil, pebble.Sync)
+			s.health.note(err)
+			if err == nil {
+				raise(&s.lastSynced, n)
+			}
+		case newest > synced:
+			s.lazySyncAfter(newest)
+			return
+		}
+		s.syncing.Store(false)
+		if s.lastNoSync.Load() > s.lastSynced.Load() {
+			s.syncSoon() // one came in meanwhile
 		}
 	})
 }
@@ -306,4 +331,14 @@ func (s *Store) syncSoon() {
 type syncDone struct {
 	done chan struct{}
 	err  error
+}
+
+// raise sets a to v unless it is already higher.
+func raise(a *atomic.Uint64, v uint64) {
+	for {
+		cur := a.Load()
+		if cur >= v || a.CompareAndSwap(cur, v) {
+			return
+		}
+	}
 }
