@@ -76,6 +76,8 @@ func (a *api) serveError(w http.ResponseWriter, r *http.Request, err error) {
 		writeErrorBody(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit))
 	case errors.Is(err, store.ErrTooLarge):
 		writeErrorBody(w, http.StatusRequestEntityTooLarge, "record too large to store")
+	case errors.Is(err, store.ErrBadPageToken):
+		writeErrorBody(w, http.StatusBadRequest, "invalid nextPageKey")
 	default:
 		a.log.Error("request failed", zap.String("method", r.Method), zap.String("path", r.URL.Path), zap.Error(err))
 		writeErrorBody(w, http.StatusInternalServerError, "internal error")

@@ -21,6 +21,9 @@ var (
 	ErrAlreadyExists = errors.New("store: already exists")
 	// ErrTooLarge is returned when a record exceeds the driver's document limit.
 	ErrTooLarge = errors.New("store: record too large")
+	// ErrBadPageToken is returned by listings given a page token they did not
+	// hand out: the client's mistake, not the store's.
+	ErrBadPageToken = errors.New("store: bad page token")
 )
 
 // MaxBody is the largest Body a record may carry. Firestore documents are

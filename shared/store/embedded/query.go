@@ -25,7 +25,7 @@ func decodeToken(tok string, minLen int) ([]byte, error) {
 	}
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) < minLen || len(b) == 0 {
-		return nil, fmt.Errorf("bad page token %q", tok)
+		return nil, fmt.Errorf("%w %q", store.ErrBadPageToken, tok)
 	}
 	return b, nil
 }

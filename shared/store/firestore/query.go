@@ -40,7 +40,7 @@ func decodeCursor(tok string) (*cursor, error) {
 		err = json.Unmarshal(b, &c)
 	}
 	if err != nil || c.ID == "" {
-		return nil, fmt.Errorf("bad page token %q", tok)
+		return nil, fmt.Errorf("%w %q", store.ErrBadPageToken, tok)
 	}
 	return &c, nil
 }
@@ -61,7 +61,7 @@ func page[T any](ctx context.Context, s *Store, q fs.Query, p store.Page, timeOr
 		case !timeOrdered && c.T == nil:
 			q = q.StartAfter(c.S, c.ID)
 		default:
-			return nil, "", fmt.Errorf("bad page token %q", p.Token)
+			return nil, "", fmt.Errorf("%w %q", store.ErrBadPageToken, p.Token)
 		}
 	}
 	if p.Size > 0 {

@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Events", testEvents},
 		{"Resources", testResources},
 		{"TooLarge", testTooLarge},
+		{"BadPageToken", testBadPageToken},
 		{"Capabilities", testCapabilities},
 	}
 	for _, g := range groups {
