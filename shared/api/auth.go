@@ -7,8 +7,9 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/slipwayhq/slipway/shared/faillimit"
 )
 
 // Auth answers, as Keptn's gateway words them.
@@ -21,7 +22,7 @@ const (
 // failed attempts per client address.
 type authenticator struct {
 	tokens  tokenSet
-	limiter *limiter
+	limiter *faillimit.Limiter
 	hops    int
 	trusted []netip.Prefix
 	now     func() time.Time
@@ -29,7 +30,7 @@ type authenticator struct {
 
 func newAuthenticator(cfg Config, now func() time.Time) *authenticator {
 	return &authenticator{hops: cfg.ForwardedHops, trusted: cfg.trustedProxies(), now: now,
-		limiter: newLimiter(cfg.AuthRatePerSecond, cfg.AuthBurst), tokens: newTokenSet(cfg.tokens())}
+		limiter: faillimit.New(cfg.AuthRatePerSecond, cfg.AuthBurst), tokens: newTokenSet(cfg.tokens())}
 }
 
 // check returns ok, or the status and message to answer with. A valid
@@ -44,10 +45,10 @@ func (a *authenticator) check(r *http.Request) (status int, msg string, ok bool)
 	}
 	ip := clientKey(r, a.trusted, a.hops)
 	now := a.now()
-	if !a.limiter.ready(ip, now) {
+	if !a.limiter.Ready(ip, now) {
 		return http.StatusTooManyRequests, msgTooManyRequests, false
 	}
-	a.limiter.fail(ip, now)
+	a.limiter.Fail(ip, now)
 	return http.StatusUnauthorized, msgUnauthenticated, false
 }
 
@@ -135,89 +136,6 @@ func isTrusted(entry string, trusted []netip.Prefix) bool {
 		}
 	}
 	return false
-}
-
-// limiter is a token bucket per client for failed attempts. A bucket that
-// has refilled completely is the same as no bucket, so sweeping those (and
-// idle ones) loses nothing and keeps memory bounded by recent failures.
-type limiter struct {
-	mu        sync.Mutex
-	rate      float64
-	burst     float64
-	buckets   map[string]*bucket
-	lastSweep time.Time
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-// limiterIdle is how long an untouched bucket is kept (Keptn: 3 minutes).
-const limiterIdle = 3 * time.Minute
-
-func newLimiter(rate float64, burst int) *limiter {
-	return &limiter{rate: rate, burst: float64(burst), buckets: map[string]*bucket{}}
-}
-
-func (l *limiter) refill(b *bucket, now time.Time) {
-	if el := now.Sub(b.last).Seconds(); el > 0 {
-		b.tokens = min(l.burst, b.tokens+el*l.rate)
-	}
-	b.last = now
-}
-
-func (l *limiter) ready(ip string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[ip]
-	if !ok {
-		return true
-	}
-	l.refill(b, now)
-	return b.tokens >= 1
-}
-
-func (l *limiter) fail(ip string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[ip]
-	if !ok {
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[ip] = b
-	}
-	l.refill(b, now)
-	b.tokens = max(0, b.tokens-1)
-	l.sweep(now)
-}
-
-func (l *limiter) reset(ip string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.buckets, ip)
-}
-
-func (l *limiter) sweep(now time.Time) {
-	if now.Sub(l.lastSweep) < time.Minute {
-		return
-	}
-	l.lastSweep = now
-	for ip, b := range l.buckets {
-		if now.Sub(b.last) > limiterIdle {
-			delete(l.buckets, ip)
-			continue
-		}
-		l.refill(b, now)
-		if b.tokens >= l.burst {
-			delete(l.buckets, ip)
-		}
-	}
-}
-
-func (l *limiter) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.buckets)
 }
 
 // HistoryTokenHeader carries the history-ingest token (API_HISTORY_TOKENS):

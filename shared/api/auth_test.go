@@ -123,26 +123,6 @@ func TestAuth_LimiterBehindKnative(t *testing.T) {
 	}
 }
 
-func TestLimiter_SweepsRefilledAndIdleBuckets(t *testing.T) {
-	l := newLimiter(1, 2)
-	now := t0
-	l.fail("a", now)
-	l.fail("b", now)
-	l.fail("b", now)
-	if l.size() != 2 {
-		t.Fatalf("size %d", l.size())
-	}
-	// After a minute both buckets are full again, the same as no bucket.
-	now = now.Add(time.Minute + time.Second)
-	l.fail("c", now)
-	if l.size() != 1 {
-		t.Fatalf("after sweep size %d, want 1 (only c)", l.size())
-	}
-	if !l.ready("a", now) || l.ready("c", now) != true {
-		t.Fatal("swept or fresh buckets must be ready")
-	}
-}
-
 func TestClientKey(t *testing.T) {
 	trusted := (Config{TrustedProxies: []string{"10.0.0.0/8", "127.0.0.1"}}).trustedProxies()
 	for name, tc := range map[string]struct {

@@ -448,7 +448,7 @@ func TestUniformNeedsAuth(t *testing.T) {
 	} {
 		w := e.do(t, rt.method, rt.path, "{}", "x-token", "", "X-Forwarded-For", "")
 		wantError(t, w, http.StatusUnauthorized, msgUnauthenticated)
-		e.h.(*api).auth.limiter.reset("192.0.2.1") // keep the failed-attempt bucket from answering 429
+		e.h.(*api).auth.limiter.Reset("192.0.2.1") // keep the failed-attempt bucket from answering 429
 	}
 }
 

@@ -19,6 +19,8 @@ import (
 
 	"github.com/kelseyhightower/envconfig"
 	"go.uber.org/zap"
+
+	"github.com/slipwayhq/slipway/shared/faillimit"
 )
 
 // Config is the Bridge's configuration, read from the environment by LoadConfig.
@@ -72,7 +74,7 @@ type Server struct {
 	// userHash and passHash are the SHA-256 of the basic-auth credentials
 	// (compared in constant time; nil when basic auth is off).
 	userHash, passHash []byte
-	fails              *failLimiter
+	fails              *faillimit.Limiter
 	now                func() time.Time
 }
 
@@ -90,7 +92,7 @@ func New(cfg Config, apiHandler http.Handler, token string, log *zap.Logger) (*S
 		return nil, err
 	}
 	s := &Server{cfg: cfg, api: &apiClient{h: apiHandler, token: token}, log: log, pages: p,
-		cop: http.NewCrossOriginProtection(), fails: newFailLimiter(failRate, failBurst), now: time.Now}
+		cop: http.NewCrossOriginProtection(), fails: faillimit.New(failRate, failBurst), now: time.Now}
 	if cfg.BasicAuthUsername != "" && cfg.BasicAuthPassword != "" {
 		u := sha256.Sum256([]byte(cfg.BasicAuthUsername))
 		pw := sha256.Sum256([]byte(cfg.BasicAuthPassword))
@@ -169,14 +171,14 @@ func (s *Server) routes() {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.userHash != nil {
 		client, now := clientAddr(r), s.now()
-		if !s.fails.ready(client, now) {
+		if !s.fails.Ready(client, now) {
 			w.Header().Set("Retry-After", "2")
 			s.errorPage(w, r, http.StatusTooManyRequests, "Too many sign-in attempts", "Wait a few seconds and sign in again.")
 			return
 		}
 		if !s.authorized(r) {
 			if _, _, sent := r.BasicAuth(); sent { // a browser's first request carries none
-				s.fails.fail(client, now)
+				s.fails.Fail(client, now)
 			}
 			w.Header().Set("WWW-Authenticate", `Basic realm="Slipway Bridge", charset="UTF-8"`)
 			s.errorPage(w, r, http.StatusUnauthorized, "Sign in", "The Bridge needs a user name and password.")
