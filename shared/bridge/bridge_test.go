@@ -58,7 +58,7 @@ func TestPages(t *testing.T) {
 		"list bad state":       {"/bridge/project/demo/sequence?state=bogus", 400, []string{"state must be one of"}},
 		"list bad name":        {"/bridge/project/demo/sequence?service=a%2Fb", 400, []string{"not a valid service"}},
 		"deep link":            {seq + done, 200, []string{"my-executor", "prod-deployer", "approver", "sh.keptn.event.deployment.finished", "Copy event JSON", `class="gantt"`}},
-		"finished not live":    {seq + done, 200, []string{"st-finished"}},
+		"finished not live":    {seq + done, 200, []string{"st-finished", `class="pill pass">result pass`}},
 		"stage deep link":      {seq + done + "/stage/prod", 200, []string{"prod-deployer", `aria-current="page">prod`}},
 		"event deep link":      {seq + done + "/event/abc-1", 200, []string{`data-id="abc-1"`}},
 		"running is live":      {seq + running, 200, []string{`data-live="1000"`, "Send deployment.finished", `value="abort"`}},
