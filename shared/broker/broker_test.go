@@ -148,8 +148,16 @@ func TestPublishInvalid(t *testing.T) {
 
 func TestBusy(t *testing.T) {
 	gate := make(chan struct{})
+	s := newSink(t, func(_ int, _ event.Event, w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-gate:
+		case <-r.Context().Done():
+		}
+	})
+	// Cleanups run last-registered first: the gate opens before the sink's
+	// Close, which waits for the delivery blocked in the handler (the test
+	// hung in CI when the worker had delivered before cleanup).
 	t.Cleanup(func() { close(gate) })
-	s := newSink(t, func(_ int, _ event.Event, w http.ResponseWriter, _ *http.Request) { <-gate })
 	b, err := New(Options{Triggers: []trigger.Trigger{uriTrigger("t", s.URL, nil, nil)}, MaxPending: 2, Workers: 1, Logger: zap.NewNop()})
 	if err != nil {
 		t.Fatal(err)
