@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/slipwayhq/slipway/shared/engine"
 )
 
 // The API's JSON, decoded only as far as the pages need it.
@@ -127,27 +129,18 @@ func (e *execution) Image() string {
 	return img
 }
 
-// result is the worst result of the run's completed tasks (Slipway's run
-// result rule), "" while none completed.
+// Result is the run's result by the engine's rule (the worst result of its
+// completed tasks), "" while none completed.
 func (e *execution) Result() string {
-	return worst(func(yield func(string) bool) {
-		for _, t := range e.Status.PreviousTasks {
-			if !yield(t.Result) {
-				return
-			}
-		}
-	})
-}
-
-func worst(results func(func(string) bool)) string {
-	rank := map[string]int{"pass": 1, "warning": 2, "fail": 3}
-	out := ""
-	for r := range results {
-		if rank[r] > rank[out] {
-			out = r
-		}
+	if len(e.Status.PreviousTasks) == 0 {
+		return ""
 	}
-	return out
+	tasks := make([]engine.TaskResult, len(e.Status.PreviousTasks))
+	for i, t := range e.Status.PreviousTasks {
+		tasks[i] = engine.TaskResult{Result: t.Result, Status: t.Status}
+	}
+	result, _ := engine.Worst(tasks)
+	return result
 }
 
 // terminal reports whether a run state ends the run.

@@ -74,8 +74,9 @@ func statusRank(s string) int {
 	}
 }
 
-// worst returns the worst result and status over a run's completed tasks.
-func worst(tasks []TaskResult) (result, status string) {
+// Worst returns the worst result and status over a run's completed tasks:
+// the run's result (decision 6). Views outside the engine call it too.
+func Worst(tasks []TaskResult) (result, status string) {
 	result, status = string(keptn.ResultPass), string(keptn.StatusSucceeded)
 	for _, t := range tasks {
 		if resultRank(t.Result) > resultRank(result) {

@@ -394,7 +394,7 @@ func taskMeta(id string) keptn.Meta {
 
 // finish ends a run normally and triggers the follow-up sequences.
 func (s *step) finish(r *Run) {
-	result, status := worst(r.Status.PreviousTasks)
+	result, status := Worst(r.Status.PreviousTasks)
 	msg := ""
 	if n := len(r.Status.PreviousTasks); n > 0 {
 		msg = r.Status.PreviousTasks[n-1].Message

@@ -111,12 +111,12 @@ func TestCompletes(t *testing.T) {
 }
 
 func TestWorstResult(t *testing.T) {
-	r, s := worst([]TaskResult{{Result: "warning", Status: "succeeded"}, {Result: "pass", Status: "succeeded"}})
+	r, s := Worst([]TaskResult{{Result: "warning", Status: "succeeded"}, {Result: "pass", Status: "succeeded"}})
 	if r != "warning" || s != "succeeded" {
 		t.Fatalf("worst = %s/%s, want warning/succeeded (decision 6)", r, s)
 	}
-	if r, s := worst(nil); r != "pass" || s != "succeeded" {
-		t.Fatalf("worst(nil) = %s/%s", r, s)
+	if r, s := Worst(nil); r != "pass" || s != "succeeded" {
+		t.Fatalf("Worst(nil) = %s/%s", r, s)
 	}
 }
 
