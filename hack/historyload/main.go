@@ -2,9 +2,10 @@
 // and measures what the issue asks of it: the process's memory (RSS) with
 // the history stored, before and after a restart (the store reopened), and
 // how long reading one context's history takes. It is a harness, not a
-// test: figures go to docs/benchmarks.md.
+// test: figures go to docs/benchmarks.md. With -runtime it then starts the
+// local runtime on the filled store and measures the whole process.
 //
-//	go run ./hack/historyload -events 1000000
+//	go run ./hack/historyload -events 1000000 -runtime
 package main
 
 import (
@@ -33,7 +34,8 @@ func main() {
 	projects := flag.Int("projects", 10, "projects the contexts spread over")
 	writers := flag.Int("writers", 8, "concurrent writers (the history ingest is concurrent)")
 	reads := flag.Int("reads", 200, "contexts whose history is read for the timing")
-	dir := flag.String("dir", "", "store directory (default: a new temporary one, removed at the end)")
+	dir := flag.String("dir", "", "store directory (default: a new temporary one, removed at the end); with -runtime it must be a data directory's store/")
+	rt := flag.Bool("runtime", false, "then start the local runtime (hack/local) on the filled data directory and measure it through its API")
 	flag.Parse()
 	if *dir == "" {
 		d, err := os.MkdirTemp("", "historyload")
@@ -95,6 +97,18 @@ func main() {
 	report("after a restart (store reopened)", *dir)
 	timeReads(ctx, st, contexts, *projects, *perContext, *reads)
 	report("after the reads", *dir)
+	if !*rt {
+		return
+	}
+	if filepath.Base(*dir) != "store" {
+		log.Fatalf("-runtime needs -dir to be <data dir>/store, as hack/local keeps it")
+	}
+	if err := st.Close(); err != nil { // the runtime takes the store's lock
+		log.Fatal(err)
+	}
+	if err := measureRuntime(ctx, filepath.Dir(*dir), contexts, *projects, *perContext, *reads); err != nil {
+		log.Fatal(err)
+	}
 }
 
 func timeReads(ctx context.Context, st *embedded.Store, contexts, projects, perContext, n int) {
