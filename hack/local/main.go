@@ -1,6 +1,8 @@
 // Command local runs Slipway on one machine: `go run ./hack/local`.
 // It prints the API address and token, and keeps runs across restarts in
-// its data directory (SLIPWAY_DATA_DIR, default ./.data).
+// its data directory (SLIPWAY_DATA_DIR, default ./.data), or in Firestore
+// with SLIPWAY_STORE=firestore (several runtimes may share one database,
+// as replicas of the control-plane function do).
 package main
 
 import (
@@ -8,7 +10,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
@@ -19,7 +20,6 @@ import (
 	"github.com/slipwayhq/slipway/shared/bridge"
 	"github.com/slipwayhq/slipway/shared/localrt"
 	"github.com/slipwayhq/slipway/shared/store"
-	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
 func main() {
@@ -30,7 +30,6 @@ func main() {
 }
 
 func run() error {
-	localrt.TuneRuntime(true) // this runtime always runs the embedded store
 	var cfg localrt.Config
 	if err := envconfig.Process("", &cfg); err != nil {
 		return err
@@ -51,15 +50,14 @@ func run() error {
 
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
+	openStore, isEmbedded, err := storeOpener(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	localrt.TuneRuntime(isEmbedded)
 	var opened store.Store // the executors resolve API-created secrets in it
 	open := func(dir string) (store.Store, error) {
-		// Until 2026-11-30 the store was a bbolt file beside it; say so
-		// rather than look as if its runs were lost.
-		if _, err := os.Stat(filepath.Join(dir, "slipway.db")); err == nil {
-			log.Warn("an older store file (bbolt) is in the data directory; this version keeps its store in the store/ directory and does not read it",
-				zap.String("file", filepath.Join(dir, "slipway.db")))
-		}
-		st, err := embedded.Open(filepath.Join(dir, "store"))
+		st, err := openStore(dir)
 		opened = st
 		return st, err
 	}
