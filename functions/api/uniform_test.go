@@ -9,13 +9,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/slipwayhq/slipway/shared/api"
 	"github.com/slipwayhq/slipway/shared/store/storeconn"
 )
 
-// TestStoresCarryIntegrations: whichever store the function opens, the API
-// finds its IntegrationStore (Firestore comes wrapped by storeconn). The
-// Firestore client dials lazily, so no emulator is needed to check the type.
+// TestStoresCarryIntegrations: whichever store the function opens, it has
+// integrations and secrets for the API. The Firestore client dials lazily,
+// so no emulator is needed to check the declaration.
 func TestStoresCarryIntegrations(t *testing.T) {
 	t.Setenv("FIRESTORE_EMULATOR_HOST", "127.0.0.1:1")
 	for name, cfg := range map[string]storeconn.Config{
@@ -31,8 +30,8 @@ func TestStoresCarryIntegrations(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer st.Close()
-			if _, ok := st.(api.IntegrationStore); !ok {
-				t.Fatalf("%T does not implement api.IntegrationStore", st)
+			if st.Integrations() == nil || st.Secrets() == nil {
+				t.Fatalf("%s store: integrations %v, secrets %v", name, st.Integrations(), st.Secrets())
 			}
 		})
 	}

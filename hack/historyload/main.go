@@ -50,7 +50,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	lazy := store.CapabilitiesOf(st).AppendEventLazy
+	lazy := st.Capabilities().AppendEventLazy
 	contexts := (*events + *perContext - 1) / *perContext
 	body := []byte(`{"specversion":"1.0","id":"%s","source":"shipyard-controller","type":"sh.keptn.event.deployment.finished",` +
 		`"shkeptncontext":"%s","triggeredid":"00000000-0000-4000-8000-000000000000","time":"2026-01-01T00:00:00Z",` +
@@ -111,7 +111,7 @@ func main() {
 	}
 }
 
-func timeReads(ctx context.Context, st *embedded.Store, contexts, projects, perContext, n int) {
+func timeReads(ctx context.Context, st store.Store, contexts, projects, perContext, n int) {
 	var ds []time.Duration
 	for i := range n {
 		c := (i * 7919) % contexts

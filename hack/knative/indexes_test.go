@@ -291,13 +291,13 @@ func TestFirestoreIndexes(t *testing.T) {
 	}
 	defer client.Close()
 	defer fstest.Clear(context.Background(), host, project) //nolint:errcheck // best effort
-	s := firestore.New(ctx, client, firestore.Options{})
+	d := firestore.NewDriver(ctx, client, firestore.Options{})
 	// The driver's own list of its query shapes, then every filter subset of
 	// the public API (which production serves by index merging).
-	if err := firestore.RunQueryShapes(ctx, s); err != nil {
+	if err := firestore.RunQueryShapes(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	if err := exerciseStore(ctx, s); err != nil {
+	if err := exerciseStore(ctx, store.New(d)); err != nil {
 		t.Fatal(err)
 	}
 	needed, err := indexUsage(ctx, host, project)

@@ -20,12 +20,14 @@ type sickStore struct {
 }
 
 func (s *sickStore) Capabilities() store.Capabilities {
-	return store.Capabilities{Health: func(context.Context) error {
+	c := s.Store.Capabilities()
+	c.Health = func(context.Context) error {
 		if s.full.Load() {
 			return errors.New("no space left on device")
 		}
 		return nil
-	}}
+	}
+	return c
 }
 
 // TestHealthReportsStoreRefusingWrites: /health answers 503 with Keptn's

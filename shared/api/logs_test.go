@@ -110,7 +110,7 @@ func TestLogs(t *testing.T) {
 		t.Fatalf("an early fromTime shows expired entries: %+v", got)
 	}
 	post(map[string]any{"integrationid": "i3", "message": "late"})
-	_, total, err := e.store.(IntegrationStore).ListLogs(t.Context(), store.LogQuery{}, 0, 0)
+	_, total, err := e.store.Integrations().ListLogs(t.Context(), store.LogQuery{}, 0, 0)
 	if err != nil || total != 3 {
 		t.Fatalf("stored after purge: %d, %v; want 3", total, err)
 	}

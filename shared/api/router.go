@@ -27,7 +27,7 @@ type api struct {
 	// history is the wrapped history ingestion, nil when disabled: it takes
 	// every event the broker carries, so it skips the mux.
 	history http.Handler
-	// integ is deps.Store's IntegrationStore, nil if the driver has none.
+	// integ is deps.Store.Integrations(), nil if the driver has none.
 	integ IntegrationStore
 	purge purgeState
 	// cursors keeps the store cursor behind each event-history offset handed out.
@@ -83,14 +83,15 @@ func New(cfg Config, deps Deps) http.Handler {
 	deps = deps.withDefaults()
 	a := &api{cfg: cfg, deps: deps, log: deps.Logger, cursors: newEventCursors(1024)}
 	if deps.Store != nil {
-		a.caps = store.CapabilitiesOf(deps.Store)
+		a.caps = deps.Store.Capabilities()
+		if is := deps.Store.Integrations(); is != nil {
+			a.integ = is
+		}
 	}
 	a.auth = newAuthenticator(cfg, deps.Clock)
 	a.historyTokens = newTokenSet(trimmed(cfg.HistoryTokens))
-	if is, ok := deps.Store.(IntegrationStore); ok {
-		a.integ = is
-	} else {
-		a.log.Warn("the store does not implement IntegrationStore: uniform registration and logs answer 501",
+	if a.integ == nil {
+		a.log.Warn("the store has no integrations: uniform registration and logs answer 501",
 			zap.String("store", fmt.Sprintf("%T", deps.Store)))
 	}
 	a.mux = http.NewServeMux()

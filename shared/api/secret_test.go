@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/slipwayhq/slipway/shared/secrets"
-	"github.com/slipwayhq/slipway/shared/store"
 )
 
 func newSecretsEnv(t *testing.T) *env {
@@ -17,7 +16,7 @@ func newSecretsEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := secrets.NewManager(e.store.(store.SecretStore), key)
+	m, err := secrets.NewManager(e.store.Secrets(), key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 )
 
 // IntegrationStore is the persistence the uniform and log endpoints need.
-// Both store drivers implement it; New finds it on Deps.Store.
+// New takes it from Deps.Store.Integrations().
 type IntegrationStore interface {
 	RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *store.Integration) (*store.Integration, error)) (*store.Integration, error)
 	UpdateIntegration(ctx context.Context, id string, fn func(in *store.Integration) error) (*store.Integration, error)

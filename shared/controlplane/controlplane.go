@@ -66,7 +66,7 @@ func WithShipyards(y Shipyards) Option { return func(s *Service) { s.shipyards =
 
 // New returns a control plane on st publishing through pub.
 func New(st store.Store, pub Publisher, eng *engine.Engine, opts ...Option) *Service {
-	s := &Service{store: st, caps: store.CapabilitiesOf(st), pub: pub, eng: eng, runs: newRunCache(), published: newPublished(), now: time.Now, log: zap.NewNop()}
+	s := &Service{store: st, caps: st.Capabilities(), pub: pub, eng: eng, runs: newRunCache(), published: newPublished(), now: time.Now, log: zap.NewNop()}
 	s.shipyards = &StoreShipyards{Store: st}
 	for _, o := range opts {
 		o(s)

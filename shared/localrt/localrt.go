@@ -236,7 +236,7 @@ func Start(ctx context.Context, cfg Config, open OpenStore, log *zap.Logger,
 	rt.stop = stop
 	rt.wg.Add(1)
 	go rt.sweep(loopCtx, cp, cfg.SweepInterval)
-	if purge := store.CapabilitiesOf(st).PurgeHistory; cfg.HistoryRetention > 0 && purge != nil {
+	if purge := st.Capabilities().PurgeHistory; cfg.HistoryRetention > 0 && purge != nil {
 		rt.wg.Add(1)
 		go rt.retain(loopCtx, purge, cfg.HistoryRetention)
 	}

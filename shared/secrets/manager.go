@@ -317,13 +317,16 @@ func (r Reader) Get(name, key string) (string, error) {
 	return r.GetFor(context.Background(), "", name, key)
 }
 
-// OpenManager returns a manager over st, or nil when st keeps no secrets
-// (does not implement store.SecretStore) or no key is available. The key is
+// OpenManager returns a manager over st's secrets, or nil when st keeps no
+// secrets (its driver has none) or no key is available. The key is
 // keyB64 (base64, e.g. SLIPWAY_SECRETS_KEY from a Kubernetes Secret) when
 // set, else the key file in dir (created on first use; dir "" = none).
-func OpenManager(st any, keyB64, dir string) (*Manager, error) {
-	ss, ok := st.(store.SecretStore)
-	if !ok {
+func OpenManager(st store.Store, keyB64, dir string) (*Manager, error) {
+	if st == nil {
+		return nil, nil
+	}
+	ss := st.Secrets()
+	if ss == nil {
 		return nil, nil
 	}
 	var key []byte

@@ -14,7 +14,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/store/embedded"
 )
 
-func newManager(t *testing.T) (*secrets.Manager, *embedded.Store) {
+func newManager(t *testing.T) (*secrets.Manager, store.SecretStore) {
 	t.Helper()
 	st, err := embedded.OpenOptions(filepath.Join(t.TempDir(), "store"), embedded.Options{NoSync: true})
 	if err != nil {
@@ -25,11 +25,11 @@ func newManager(t *testing.T) (*secrets.Manager, *embedded.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := secrets.NewManager(st, key)
+	m, err := secrets.NewManager(st.Secrets(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m, st
+	return m, st.Secrets()
 }
 
 // TestResolveVisibility: a global secret is resolved for every project, a

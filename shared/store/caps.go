@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// Capabilities are the optional behaviours a driver declares, so the layers
-// above ask for them by name instead of probing the driver's type. A nil
-// field is a capability the driver does not have; CapabilitiesOf fills it
-// with the portable behaviour on top of Store.
+// Capabilities are the optional behaviours a driver declares (in
+// Features), so the layers above ask for them by name (Store.Capabilities)
+// instead of probing the driver's type. A nil field is a capability the
+// driver does not have; the portable layer fills it with the portable
+// behaviour on top of Store, except PurgeHistory and Stats, which stay nil.
 type Capabilities struct {
 	// HasProject tells whether a project exists without decoding it (the
 	// history asks for every event).
@@ -29,24 +30,17 @@ type Capabilities struct {
 	// small batch in a transaction of its own so transitions never wait
 	// behind a long deletion, and returns how many it deleted. nil when the
 	// driver has no such deletion (Firestore: a TTL policy on the events'
-	// time does it server-side); CapabilitiesOf leaves it nil.
+	// time does it server-side); it is not filled in.
 	PurgeHistory func(ctx context.Context, q HistoryPurge) (int, error)
+	// Stats reports how many records (Firestore: billed documents) the
+	// driver read and wrote since it was opened, for benchmarks and cost
+	// estimates; nil when the driver does not count.
+	Stats func() (reads, writes int64)
 }
 
-// Capable is implemented by drivers that declare capabilities.
-type Capable interface {
-	Capabilities() Capabilities
-}
-
-// CapabilitiesOf returns s's declared capabilities with every missing one
-// filled in portably. Wrappers that embed a Store (tests, decorators) hide
-// the inner driver's declarations, so they get the portable behaviour and
-// nothing bypasses them.
-func CapabilitiesOf(s Store) Capabilities {
-	var c Capabilities
-	if d, ok := s.(Capable); ok {
-		c = d.Capabilities()
-	}
+// fill returns c with every missing capability but PurgeHistory and Stats
+// filled in portably on top of s.
+func (c Capabilities) fill(s Store) Capabilities {
 	if c.HasProject == nil {
 		c.HasProject = func(ctx context.Context, name string) (bool, error) {
 			_, err := s.GetProject(ctx, name)

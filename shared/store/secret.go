@@ -22,9 +22,10 @@ type Secret struct {
 	UpdatedAt time.Time
 }
 
-// SecretStore persists secrets. Both drivers implement it next to Store;
-// storetest.RunSecrets is its conformance suite. Times are kept to the
-// microsecond, in UTC.
+// SecretStore persists secrets. A driver declares it in Features;
+// Store.Secrets returns it with the rules checked (a name, Data at most
+// MaxBody); storetest's Secrets group is its conformance suite. Times are
+// kept to the microsecond, in UTC.
 type SecretStore interface {
 	// CreateSecret stores a new secret; ErrAlreadyExists if the name is taken.
 	CreateSecret(ctx context.Context, s *Secret) error

@@ -5,8 +5,32 @@
 // Body owned by the layer above (engine state, project settings). Drivers never
 // interpret Body, so sequence semantics cannot leak into a driver.
 //
-// Drivers: store/embedded (one machine) and store/firestore (cloud). Both
-// pass the conformance suite in store/storetest.
+// The package is shaped like go-cloud's docstore: a portable layer over small
+// driver interfaces. A driver implements the groups (RunStore, ProjectStore,
+// EventStore, ResourceStore, and optionally IntegrationStore and
+// SecretStore) and declares in one place, Driver.Features, which optional
+// groups and capabilities it has. New puts the portable layer over it; that
+// layer is the Store every caller uses, and it checks the rules that need no
+// storage once, before a driver sees the call:
+//
+//   - a Body (a resource's Content, a secret's Data) is at most MaxBody
+//     bytes (ErrTooLarge);
+//   - ids are not empty: a run's, an event's, an integration's, a log
+//     entry's; a project's and a secret's name (ErrInvalid);
+//   - names do not change: UpdateProject does not rename, RegisterIntegration
+//     keeps name and namespace, UpdateIntegration keeps ID, name and
+//     namespace (ErrInvalid).
+//
+// Drivers keep only the rules that need their storage (ErrAlreadyExists,
+// ErrNotFound, an integration ID held by another registration, Firestore's
+// own size limit on a whole document) and may assume the others. Rule
+// errors say what was refused, once; driver errors pass through unchanged.
+// The layer adds no store reads or writes, and no allocation to a
+// transition (Update, AckOutbox, AppendEvent).
+//
+// Drivers: store/embedded (one machine) and store/firestore (cloud); each
+// package's Open/New returns the Store. Both pass the conformance suite in
+// store/storetest, whose Harness takes a Driver and capability flags.
 package store
 
 import (
@@ -24,6 +48,11 @@ var (
 	// ErrBadPageToken is returned by listings given a page token they did not
 	// hand out: the client's mistake, not the store's.
 	ErrBadPageToken = errors.New("store: bad page token")
+	// ErrInvalid is returned for a record the portable layer refuses before
+	// any driver sees it: an empty id, a renamed project or integration. It
+	// is the caller's bug (the API validates first), so nothing maps it to
+	// a client error.
+	ErrInvalid = errors.New("store: invalid record")
 )
 
 // MaxBody is the largest Body a record may carry. Firestore documents are
@@ -156,12 +185,12 @@ type EventQuery struct {
 	Before   time.Time // Time < Before when non-zero
 }
 
-// Store is implemented by every driver.
-type Store interface {
+// RunStore is the group of runs and transactions.
+type RunStore interface {
 	// Update runs fn in a transaction and commits its writes atomically. fn may
 	// run more than once when the driver retries a conflicting transaction, so it
-	// must not have side effects beyond tx. An error returned by fn aborts the
-	// transaction and is returned unchanged.
+	// must not have side effects beyond tx, and tx is valid only while fn runs.
+	// An error returned by fn aborts the transaction and is returned unchanged.
 	Update(ctx context.Context, fn func(tx Tx) error) error
 
 	GetRun(ctx context.Context, id string) (*Run, error)
@@ -175,26 +204,56 @@ type Store interface {
 	// DueRuns returns ids of runs with 0 < Due <= now, earliest first.
 	DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error)
 	ListOpen(ctx context.Context, q OpenQuery, p Page) (runs []*Run, next string, err error)
+}
 
+// ProjectStore is the group of project documents.
+type ProjectStore interface {
 	CreateProject(ctx context.Context, p *Project) error // ErrAlreadyExists
 	GetProject(ctx context.Context, name string) (*Project, error)
-	// UpdateProject reads, changes and writes one project atomically.
+	// UpdateProject reads, changes and writes one project atomically. fn
+	// must not rename it (ErrInvalid).
 	UpdateProject(ctx context.Context, name string, fn func(p *Project) error) error
 	ListProjects(ctx context.Context, p Page) (projects []*Project, next string, err error)
 	// DeleteProject removes the project and everything stored under it: runs,
 	// lanes, contexts, events and resources.
 	DeleteProject(ctx context.Context, name string) error
+}
 
+// EventStore is the group of the event history.
+type EventStore interface {
 	// AppendEvent stores an event; storing the same ID twice keeps the first.
 	AppendEvent(ctx context.Context, e *Event) error
 	ListEvents(ctx context.Context, q EventQuery, p Page) (events []*Event, next string, err error)
+}
 
+// ResourceStore is the group of project files.
+type ResourceStore interface {
 	PutResource(ctx context.Context, r *Resource) error
 	GetResource(ctx context.Context, project, stage, service, uri string) (*Resource, error)
 	// ListResources lists the resources at exactly one level (project, stage or
 	// service), ordered by URI.
 	ListResources(ctx context.Context, project, stage, service string, p Page) (res []*Resource, next string, err error)
 	DeleteResource(ctx context.Context, project, stage, service, uri string) error
+}
 
+// Store is what every caller uses: the portable layer New puts over a
+// Driver. Wrappers (test decorators) embed a Store and override what they
+// change; the optional groups and the capabilities are methods, so a
+// wrapper passes them on instead of hiding them.
+type Store interface {
+	RunStore
+	ProjectStore
+	EventStore
+	ResourceStore
+	// Integrations returns the integration registry, nil if the driver has
+	// none.
+	Integrations() IntegrationStore
+	// Secrets returns the secrets, nil if the driver has none.
+	Secrets() SecretStore
+	// Capabilities returns the driver's declared capabilities with every
+	// missing one (except PurgeHistory and Stats) filled in portably. A
+	// wrapper that overrides a method with a capability counterpart
+	// (AppendEvent and AppendEventLazy) overrides both.
+	Capabilities() Capabilities
 	Close() error
 }

@@ -48,20 +48,22 @@ type LogQuery struct {
 	From, Until   time.Time
 }
 
-// IntegrationStore persists integrations and their logs. Both drivers
-// implement it next to Store; storetest.RunIntegrations is its conformance
-// suite. Times are kept to the microsecond, in UTC.
+// IntegrationStore persists integrations and their logs. A driver declares
+// it in Features; Store.Integrations returns it with the rules checked
+// (storetest's Integrations groups are its conformance suite). Times are
+// kept to the microsecond, in UTC.
 type IntegrationStore interface {
 	// RegisterIntegration atomically reads the integration named (name,
 	// namespace) (nil if there is none) and stores what fn returns; fn
-	// returning nil stores nothing. The result must keep name and namespace;
-	// its ID may change (replacing an expired registration) but must not be
-	// another integration's ID (ErrAlreadyExists). fn may run more than once.
+	// returning nil stores nothing. The result must keep name and namespace
+	// and have an ID (ErrInvalid); its ID may change (replacing an expired
+	// registration) but must not be another integration's ID
+	// (ErrAlreadyExists). fn may run more than once.
 	RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *Integration) (*Integration, error)) (*Integration, error)
 	// UpdateIntegration atomically reads the integration with the ID, lets fn
 	// change it and stores it; ErrNotFound if there is none. fn must not
-	// change ID, Name or Namespace, and may run more than once. An error from
-	// fn is returned unchanged.
+	// change ID, Name or Namespace (ErrInvalid), and may run more than once.
+	// An error from fn is returned unchanged.
 	UpdateIntegration(ctx context.Context, id string, fn func(in *Integration) error) (*Integration, error)
 	GetIntegration(ctx context.Context, id string) (*Integration, error)
 	// ListIntegrations returns the matching integrations ordered by name,
@@ -74,7 +76,7 @@ type IntegrationStore interface {
 	// concurrently is kept.
 	PurgeIntegrations(ctx context.Context, before time.Time, limit int) (int, error)
 
-	// AppendLogs stores log entries (IDs must be new).
+	// AppendLogs stores log entries (IDs must be new and not empty).
 	AppendLogs(ctx context.Context, logs []*LogEntry) error
 	// ListLogs returns the matching entries newest first (equal times by ID),
 	// skipping offset of them and returning at most limit (0 = no limit),

@@ -43,12 +43,12 @@ func TestDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(fs, "store")
-	s, err := embedded.OpenOptions(dir, embedded.Options{CacheSize: 1 << 20, MinFreeBytes: 512 << 10})
+	s, err := embedded.OpenDriver(dir, embedded.Options{CacheSize: 1 << 20, MinFreeBytes: 512 << 10})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	health := store.CapabilitiesOf(s).Health
+	health := store.New(s).Capabilities().Health
 	ctx := t.Context()
 	if err := health(ctx); err != nil {
 		t.Fatalf("health of an empty store: %v", err)
@@ -92,7 +92,7 @@ func TestDiskFull(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Logf("close: %v", err)
 	}
-	r, err := embedded.Open(dir)
+	r, err := embedded.OpenDriver(dir, embedded.Options{})
 	if err != nil {
 		t.Fatalf("reopen: %v", err)
 	}

@@ -19,7 +19,7 @@ import (
 // open with a clear error. It never opens having silently dropped one.
 
 // transition commits one synced transition: a run whose body names it.
-func transition(t *testing.T, s *embedded.Store, i int) {
+func transition(t *testing.T, s *embedded.Driver, i int) {
 	t.Helper()
 	err := s.Update(t.Context(), func(tx store.Tx) error {
 		return tx.PutRun(&store.Run{ID: fmt.Sprintf("run-%04d", i), Project: "p",
@@ -32,7 +32,7 @@ func transition(t *testing.T, s *embedded.Store, i int) {
 
 // missing returns the runs of 0..n-1 that the store lost, each looked up by
 // id and through its task index.
-func missing(t *testing.T, s *embedded.Store, n int) []int {
+func missing(t *testing.T, s *embedded.Driver, n int) []int {
 	t.Helper()
 	var lost []int
 	for i := range n {
@@ -118,7 +118,7 @@ func size(t *testing.T, path string) int64 {
 // acknowledged): every offset must open with all earlier transitions.
 func TestTornLogTail(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	s, err := embedded.Open(dir)
+	s, err := embedded.OpenDriver(dir, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestTornLogTail(t *testing.T) {
 		// Checked without syncs (the check writes nothing); the store that
 		// goes on writing below is durable.
 		o := embedded.Options{NoSync: (off-before)%16 != 0}
-		r, err := embedded.OpenOptions(try, o)
+		r, err := embedded.OpenDriver(try, o)
 		if err != nil {
 			// Allowed by the promise, but a torn tail is the common crash: a
 			// store that refused it would need an operator after every one.
@@ -164,7 +164,7 @@ func TestTornLogTail(t *testing.T) {
 		transition(t, r, acked+1)
 		again := crashImage(t, try)
 		r.Close()
-		r2, err := embedded.Open(again)
+		r2, err := embedded.OpenDriver(again, embedded.Options{})
 		if err != nil {
 			t.Fatalf("log cut at %d, recovered, written, crashed again: open: %v", off, err)
 		}
@@ -183,7 +183,7 @@ func TestTornLogTail(t *testing.T) {
 // all or refuse to open, naming the damage.
 func TestFlippedByteMidLog(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
-	s, err := embedded.Open(dir)
+	s, err := embedded.OpenDriver(dir, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestFlippedByteMidLog(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			r, err := embedded.Open(try)
+			r, err := embedded.OpenDriver(try, embedded.Options{})
 			if err != nil {
 				if !strings.Contains(err.Error(), "damaged") {
 					t.Errorf("refused to open, but the error does not say why: %v", err)
@@ -230,7 +230,7 @@ func TestFlippedByteMidLog(t *testing.T) {
 func TestReopenCycles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "store")
 	for round := range 10 {
-		s, err := embedded.Open(dir)
+		s, err := embedded.OpenDriver(dir, embedded.Options{})
 		if err != nil {
 			t.Fatalf("round %d: %v", round, err)
 		}
@@ -274,7 +274,7 @@ func TestOldEngineDirectory(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "0000000000000001.log"), []byte("kv"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := embedded.Open(dir)
+	s, err := embedded.OpenDriver(dir, embedded.Options{})
 	if err == nil {
 		s.Close()
 		t.Fatal("opened a store/kv directory")

@@ -92,8 +92,10 @@ const memTableSize = 16 << 20
 // commits to join) made one transition at a time take 1.4 ms instead of
 // 0.45 (BenchmarkTaskEventEmbedded).
 
-// Store is a store.Store on a Pebble database directory.
-type Store struct {
+// Driver is a store.Driver on a Pebble database directory. Callers use the
+// store.Store Open returns; the driver itself is for this package's tests
+// and tools that need its internals.
+type Driver struct {
 	db      *pebble.DB
 	cache   interface{ Unref() }
 	dir     string
@@ -121,13 +123,23 @@ type Store struct {
 	closed  bool
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Driver = (*Driver)(nil)
 
 // Open opens (creating if needed) the store directory at path with durable
 // defaults.
-func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
+func Open(path string) (store.Store, error) { return OpenOptions(path, Options{}) }
 
-// OpenOptions opens the store directory at path with the given options.
+// OpenOptions opens the store directory at path with the given options and
+// returns the portable store.Store over it.
+func OpenOptions(path string, o Options) (store.Store, error) {
+	d, err := OpenDriver(path, o)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(d), nil
+}
+
+// OpenDriver opens the store directory at path with the given options.
 //
 // Pebble replays its write-ahead log on open. The format version is the
 // newest, which writes WAL sync chunks (each chunk says how far the log was
@@ -137,7 +149,7 @@ func Open(path string) (*Store, error) { return OpenOptions(path, Options{}) }
 // dropping acknowledged transitions; a log torn at its end (a crash
 // mid-write, nothing after it was ever acknowledged) is replayed up to the
 // tear.
-func OpenOptions(path string, o Options) (*Store, error) {
+func OpenDriver(path string, o Options) (*Driver, error) {
 	if err := checkOldEngine(path); err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -182,7 +194,7 @@ func OpenOptions(path string, o Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	st := &Store{db: db, cache: cache, dir: path, minFree: uint64(defaultMinFree)}
+	st := &Driver{db: db, cache: cache, dir: path, minFree: uint64(defaultMinFree)}
 	if o.MinFreeBytes > 0 {
 		st.minFree = uint64(o.MinFreeBytes)
 	}
@@ -194,7 +206,7 @@ func OpenOptions(path string, o Options) (*Store, error) {
 
 // Close flushes nothing extra (the log holds every commit) and closes the
 // database.
-func (s *Store) Close() error {
+func (s *Driver) Close() error {
 	s.closeMu.Lock()
 	defer s.closeMu.Unlock()
 	if s.closed {
@@ -216,17 +228,10 @@ func (s *Store) Close() error {
 
 // Stats reports how many records the store has read and written since it was
 // opened (index entries are not counted), for benchmarks.
-func (s *Store) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
-
-func tooLarge(kind, id string, n int) error {
-	if n > store.MaxBody {
-		return fmt.Errorf("%s %s: %d bytes: %w", kind, id, n, store.ErrTooLarge)
-	}
-	return nil
-}
+func (s *Driver) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
 
 // view runs fn on a consistent snapshot of the database.
-func (s *Store) view(fn func(t *txn) error) error {
+func (s *Driver) view(fn func(t *txn) error) error {
 	snap := s.db.NewSnapshot()
 	defer snap.Close()
 	btx := &kvTx{r: snap}
@@ -237,8 +242,8 @@ func (s *Store) view(fn func(t *txn) error) error {
 	return err
 }
 
-// Update implements store.Store.
-func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+// Update implements store.Driver.
+func (s *Driver) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -248,7 +253,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 // txn is a kv transaction with the record operations on top; it is the
 // store.Tx handed to Update's fn and the building block of every method.
 type txn struct {
-	s   *Store
+	s   *Driver
 	btx *kvTx
 }
 
@@ -403,13 +408,9 @@ func (t *txn) setRunIndexes(old, r *store.Run) error {
 	return nil
 }
 
+// PutRun, PutLane and PutContext may assume the portable layer's checks
+// (an ID, a Body within MaxBody).
 func (t *txn) PutRun(r *store.Run) error {
-	if r.ID == "" {
-		return errors.New("put run: empty ID")
-	}
-	if err := tooLarge("run", r.ID, len(r.Body)); err != nil {
-		return err
-	}
 	var old *store.Run
 	if v := t.b(bRuns).Get([]byte(r.ID)); v != nil {
 		var d *decoder
@@ -428,9 +429,9 @@ func (t *txn) PutRun(r *store.Run) error {
 	return nil
 }
 
-// AckOutbox implements store.Store. Here a read-modify-write costs no more
+// AckOutbox implements store.Driver. Here a read-modify-write costs no more
 // than a blind write; AckedSeq only grows.
-func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
+func (s *Driver) AckOutbox(ctx context.Context, runID string, seq int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -442,7 +443,7 @@ func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
 // costs one more publish of events whose ids are deterministic, the same
 // as a crash between publishing and confirming, so waiting for the disk
 // bought nothing; the next transaction on the run sees it at once.
-func (s *Store) AckOutboxNoSync(ctx context.Context, runID string, seq int64) error {
+func (s *Driver) AckOutboxNoSync(ctx context.Context, runID string, seq int64) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -490,9 +491,6 @@ func (t *txn) deleteRun(id string) error {
 }
 
 func (t *txn) PutLane(l *store.Lane) error {
-	if err := tooLarge("lane", fmt.Sprint(l.Key), len(l.Body)); err != nil {
-		return err
-	}
 	if err := t.b(bLanes).Put(laneKey(l.Key), encodeBody(l.Body)); err != nil {
 		return fmt.Errorf("put lane %v: %w", l.Key, err)
 	}
@@ -501,9 +499,6 @@ func (t *txn) PutLane(l *store.Lane) error {
 }
 
 func (t *txn) PutContext(c *store.Context) error {
-	if err := tooLarge("context", c.KeptnContext, len(c.Body)); err != nil {
-		return err
-	}
 	if err := t.b(bContexts).Put(contextKey(c.Project, c.KeptnContext), encodeBody(c.Body)); err != nil {
 		return fmt.Errorf("put context %s/%s: %w", c.Project, c.KeptnContext, err)
 	}
@@ -520,9 +515,6 @@ func (t *txn) DeleteLane(key store.LaneKey) error {
 }
 
 func (t *txn) putProject(p *store.Project) error {
-	if err := tooLarge("project", p.Name, len(p.Body)); err != nil {
-		return err
-	}
 	if err := t.b(bProjects).Put([]byte(p.Name), encodeProject(p)); err != nil {
 		return fmt.Errorf("put project %s: %w", p.Name, err)
 	}
@@ -530,8 +522,8 @@ func (t *txn) putProject(p *store.Project) error {
 	return nil
 }
 
-// GetRun implements store.Store.
-func (s *Store) GetRun(ctx context.Context, id string) (r *store.Run, err error) {
+// GetRun implements store.Driver.
+func (s *Driver) GetRun(ctx context.Context, id string) (r *store.Run, err error) {
 	err = s.view(func(t *txn) error {
 		r, err = t.GetRun(id)
 		return err
@@ -540,7 +532,7 @@ func (s *Store) GetRun(ctx context.Context, id string) (r *store.Run, err error)
 }
 
 // HasProject reports whether the project exists, without decoding it.
-func (s *Store) HasProject(ctx context.Context, name string) (ok bool, err error) {
+func (s *Driver) HasProject(ctx context.Context, name string) (ok bool, err error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -550,8 +542,8 @@ func (s *Store) HasProject(ctx context.Context, name string) (ok bool, err error
 	return ok, btx.close()
 }
 
-// CreateProject implements store.Store.
-func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
+// CreateProject implements store.Driver.
+func (s *Driver) CreateProject(ctx context.Context, p *store.Project) error {
 	return s.update(func(t *txn) error {
 		if t.b(bProjects).Get([]byte(p.Name)) != nil {
 			return fmt.Errorf("create project %s: %w", p.Name, store.ErrAlreadyExists)
@@ -560,8 +552,8 @@ func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 	})
 }
 
-// GetProject implements store.Store.
-func (s *Store) GetProject(ctx context.Context, name string) (p *store.Project, err error) {
+// GetProject implements store.Driver.
+func (s *Driver) GetProject(ctx context.Context, name string) (p *store.Project, err error) {
 	err = s.view(func(t *txn) error {
 		p, err = t.GetProject(name)
 		return err
@@ -569,26 +561,23 @@ func (s *Store) GetProject(ctx context.Context, name string) (p *store.Project, 
 	return p, err
 }
 
-// UpdateProject implements store.Store.
-func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
+// UpdateProject implements store.Driver.
+func (s *Driver) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
 	return s.update(func(t *txn) error {
 		p, err := t.GetProject(name)
 		if err != nil {
 			return err
 		}
 		if err := fn(p); err != nil {
-			return err
-		}
-		if p.Name != name {
-			return fmt.Errorf("update project %s: renaming to %q is not supported", name, p.Name)
+			return err // a rename or an oversized body included (the portable layer's fn)
 		}
 		return t.putProject(p)
 	})
 }
 
-// DeleteProject implements store.Store. It is one transaction, so a project
+// DeleteProject implements store.Driver. It is one transaction, so a project
 // is either entirely there or entirely gone.
-func (s *Store) DeleteProject(ctx context.Context, name string) error {
+func (s *Driver) DeleteProject(ctx context.Context, name string) error {
 	return s.update(func(t *txn) error {
 		if t.b(bProjects).Get([]byte(name)) == nil {
 			return fmt.Errorf("delete project %s: %w", name, store.ErrNotFound)
@@ -645,13 +634,9 @@ func eventIndexKeys(e *store.Event) [][2][]byte {
 	return keys
 }
 
-// AppendEvent implements store.Store.
-func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
-	fn, err := appendEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.update(fn)
+// AppendEvent implements store.Driver.
+func (s *Driver) AppendEvent(ctx context.Context, e *store.Event) error {
+	return s.update(appendEvent(e))
 }
 
 // AppendEventNoSync is AppendEvent answered once the event is written to
@@ -662,21 +647,11 @@ func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
 // queue is in memory, and a sync per event was a quarter of the local
 // runtime's throughput. (Keptn's datastore wrote to MongoDB without
 // journaling each insert either.)
-func (s *Store) AppendEventNoSync(ctx context.Context, e *store.Event) error {
-	fn, err := appendEvent(e)
-	if err != nil {
-		return err
-	}
-	return s.updateNoSync(fn)
+func (s *Driver) AppendEventNoSync(ctx context.Context, e *store.Event) error {
+	return s.updateNoSync(appendEvent(e))
 }
 
-func appendEvent(e *store.Event) (func(t *txn) error, error) {
-	if e.ID == "" {
-		return nil, errors.New("append event: empty ID")
-	}
-	if err := tooLarge("event", e.ID, len(e.Body)); err != nil {
-		return nil, err
-	}
+func appendEvent(e *store.Event) func(t *txn) error {
 	return func(t *txn) error {
 		events := t.b(bEvents)
 		if events.Get([]byte(e.ID)) != nil {
@@ -692,7 +667,7 @@ func appendEvent(e *store.Event) (func(t *txn) error, error) {
 		}
 		t.s.writes.Add(1)
 		return nil
-	}, nil
+	}
 }
 
 func (t *txn) deleteEvent(id string) error {
@@ -716,11 +691,8 @@ func (t *txn) deleteEvent(id string) error {
 	return nil
 }
 
-// PutResource implements store.Store.
-func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
-	if err := tooLarge("resource", r.URI, len(r.Content)); err != nil {
-		return err
-	}
+// PutResource implements store.Driver.
+func (s *Driver) PutResource(ctx context.Context, r *store.Resource) error {
 	return s.update(func(t *txn) error {
 		key := append(resourceLevel(r.Project, r.Stage, r.Service), r.URI...)
 		if err := t.b(bResources).Put(key, encodeResource(r)); err != nil {
@@ -731,8 +703,8 @@ func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
 	})
 }
 
-// GetResource implements store.Store.
-func (s *Store) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
+// GetResource implements store.Driver.
+func (s *Driver) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
 	var res *store.Resource
 	err := s.view(func(t *txn) error {
 		v := t.b(bResources).Get(append(resourceLevel(project, stage, service), uri...))
@@ -757,8 +729,8 @@ func decodeResource(project, stage, service, uri string, v []byte) (*store.Resou
 	return r, nil
 }
 
-// DeleteResource implements store.Store.
-func (s *Store) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
+// DeleteResource implements store.Driver.
+func (s *Driver) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
 	return s.update(func(t *txn) error {
 		b := t.b(bResources)
 		key := append(resourceLevel(project, stage, service), uri...)

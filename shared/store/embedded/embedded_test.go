@@ -13,9 +13,9 @@ import (
 	"github.com/slipwayhq/slipway/shared/store/storetest"
 )
 
-func open(t testing.TB, o embedded.Options) *embedded.Store {
+func open(t testing.TB, o embedded.Options) *embedded.Driver {
 	t.Helper()
-	s, err := embedded.OpenOptions(filepath.Join(t.TempDir(), "slipway.db"), o)
+	s, err := embedded.OpenDriver(filepath.Join(t.TempDir(), "slipway.db"), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,14 +29,18 @@ func open(t testing.TB, o embedded.Options) *embedded.Store {
 
 func TestConformance(t *testing.T) {
 	// NoSync keeps the suite fast; durability is what TestReopen checks.
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, embedded.Options{NoSync: true}) })
+	storetest.Run(t, storetest.Harness{
+		NewDriver: func(t *testing.T) store.Driver { return open(t, embedded.Options{NoSync: true}) },
+		Flags: storetest.Flags{Integrations: true, Secrets: true, HasProject: true, AppendEventLazy: true,
+			AckOutboxLazy: true, Health: true, PurgeHistory: true, Stats: true},
+	})
 }
 
 // TestReopen checks that committed data lives in the file: a store opened
 // again on the same path (as after a process restart) sees it, indexes included.
 func TestReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slipway.db")
-	s, err := embedded.Open(path)
+	s, err := embedded.OpenDriver(path, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +58,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = embedded.Open(path)
+	s, err = embedded.OpenDriver(path, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,12 +85,12 @@ func TestReopen(t *testing.T) {
 // (the engine holds an exclusive lock on its directory).
 func TestOpenLocked(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slipway.db")
-	s, err := embedded.Open(path)
+	s, err := embedded.OpenDriver(path, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s2, err := embedded.Open(path); err == nil {
+	if s2, err := embedded.OpenDriver(path, embedded.Options{}); err == nil {
 		s2.Close()
 		t.Fatal("second Open of a locked store succeeded")
 	}
@@ -94,13 +98,13 @@ func TestOpenLocked(t *testing.T) {
 
 // BenchmarkTransition is one task-event transaction with fsync (the default).
 func BenchmarkTransition(b *testing.B) {
-	storetest.BenchmarkTransition(b, open(b, embedded.Options{}))
+	storetest.BenchmarkTransition(b, store.New(open(b, embedded.Options{})))
 }
 
 // BenchmarkTransitionNoSync is the same without fsync: the cost of the store
 // itself, independent of the disk.
 func BenchmarkTransitionNoSync(b *testing.B) {
-	storetest.BenchmarkTransition(b, open(b, embedded.Options{NoSync: true}))
+	storetest.BenchmarkTransition(b, store.New(open(b, embedded.Options{NoSync: true})))
 }
 
 // TestAppendEventNoSync: an event taken without waiting for the sync
@@ -109,7 +113,7 @@ func BenchmarkTransitionNoSync(b *testing.B) {
 // failing member of the same group does not take it down.
 func TestAppendEventNoSync(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "slipway.db")
-	s, err := embedded.Open(path)
+	s, err := embedded.OpenDriver(path, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +158,7 @@ func TestAppendEventNoSync(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s, err = embedded.Open(path)
+	s, err = embedded.OpenDriver(path, embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ const linger = 50 * time.Millisecond
 // callers; fn's error is returned unchanged, commit errors are wrapped. fn may
 // run more than once (when another member of its group fails), which the
 // store contract allows.
-func (s *Store) update(fn func(t *txn) error) error {
+func (s *Driver) update(fn func(t *txn) error) error {
 	return s.enqueue(&call{fn: fn, err: make(chan error, 1)})
 }
 
@@ -62,11 +62,11 @@ func (s *Store) update(fn func(t *txn) error) error {
 // survives a crash of the process, and becomes visible to readers and
 // survives a crash of the machine with the sync that follows within
 // milliseconds.
-func (s *Store) updateNoSync(fn func(t *txn) error) error {
+func (s *Driver) updateNoSync(fn func(t *txn) error) error {
 	return s.enqueue(&call{fn: fn, err: make(chan error, 1), nosync: true})
 }
 
-func (s *Store) enqueue(c *call) error {
+func (s *Driver) enqueue(c *call) error {
 	s.group.mu.Lock()
 	s.group.pending = append(s.group.pending, c)
 	switch {
@@ -96,7 +96,7 @@ func (c *call) run(t *txn) (err error) {
 }
 
 // commitLoop commits groups until nobody has been waiting for linger.
-func (s *Store) commitLoop() {
+func (s *Driver) commitLoop() {
 	timer := time.NewTimer(linger)
 	defer timer.Stop()
 	for {
@@ -142,7 +142,7 @@ func (s *Store) commitLoop() {
 // their own: meanwhile the loop already runs the next group on top of this
 // one (Pebble syncs its log in order, so nobody hears of a commit that could
 // still be lost), except nosync members, answered once it is written.
-func (s *Store) commit(batch []*call) {
+func (s *Driver) commit(batch []*call) {
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -291,14 +291,14 @@ func (s *Store) commit(batch []*call) {
 // transitions keep coming, history and confirmations ride on their syncs,
 // and a sync of its own happens only after a quiet lazySync: one that made
 // the next transition wait behind it cost 0.8 ms per event one at a time.
-func (s *Store) syncSoon() {
+func (s *Driver) syncSoon() {
 	if !s.syncing.CompareAndSwap(false, true) {
 		return
 	}
 	s.lazySyncAfter(s.lastNoSync.Load())
 }
 
-func (s *Store) lazySyncAfter(pending uint64) {
+func (s *Driver) lazySyncAfter(pending uint64) {
 	time.AfterFunc(s.lazySync, func() {
 		s.closeMu.RLock()
 		defer s.closeMu.RUnlock()

@@ -14,7 +14,7 @@ import (
 // Concurrent transactions share commits; a failing or panicking member gets
 // its own error and does not take the others' writes with it.
 func TestGroupCommitIsolatesFailures(t *testing.T) {
-	st, err := embedded.Open(filepath.Join(t.TempDir(), "g.db"))
+	st, err := embedded.OpenDriver(filepath.Join(t.TempDir(), "g.db"), embedded.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

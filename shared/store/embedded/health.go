@@ -35,7 +35,7 @@ func (h *health) last() error {
 // the free space first (cheap), and after a failed write probes with a
 // synced empty log record, so health comes back as soon as the disk has
 // room again, without waiting for the next real write.
-func (s *Store) Health(ctx context.Context) error {
+func (s *Driver) Health(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -56,21 +56,26 @@ func (s *Store) Health(ctx context.Context) error {
 	return nil
 }
 
-// Capabilities implements store.Capable.
-func (s *Store) Capabilities() store.Capabilities {
-	return store.Capabilities{
-		HasProject:      s.HasProject,
-		AppendEventLazy: s.AppendEventNoSync,
-		AckOutboxLazy:   s.AckOutboxNoSync,
-		Health:          s.Health,
-		PurgeHistory:    s.PurgeHistory,
+// Features implements store.Driver: every optional group and capability.
+func (s *Driver) Features() store.Features {
+	return store.Features{
+		Integrations: s,
+		Secrets:      s,
+		Capabilities: store.Capabilities{
+			HasProject:      s.HasProject,
+			AppendEventLazy: s.AppendEventNoSync,
+			AckOutboxLazy:   s.AckOutboxNoSync,
+			Health:          s.Health,
+			PurgeHistory:    s.PurgeHistory,
+			Stats:           s.Stats,
+		},
 	}
 }
 
 // roomFor refuses a write of n bytes that would leave less than minFree on
 // the filesystem. The log write itself must never meet a full disk: Pebble
 // cannot continue after a failed log write.
-func (s *Store) roomFor(n int) error {
+func (s *Driver) roomFor(n int) error {
 	free, ok := freeBytes(s.dir)
 	if !ok || free >= s.minFree+uint64(n) {
 		return nil

@@ -178,9 +178,9 @@ func (t *txn) listRuns(bucket, prefix, bound []byte, p store.Page, match func(*s
 	return runs, pg.next(), nil
 }
 
-// ListRuns implements store.Store. It walks the narrowest index the filters
+// ListRuns implements store.Driver. It walks the narrowest index the filters
 // allow (project+context, project, or all runs by time) and filters the rest.
-func (s *Store) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) (runs []*store.Run, next string, err error) {
+func (s *Driver) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) (runs []*store.Run, next string, err error) {
 	err = s.view(func(t *txn) error {
 		bucket, prefix := bRunsTime, []byte(nil)
 		switch {
@@ -198,8 +198,8 @@ func (s *Store) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) (r
 	return runs, next, nil
 }
 
-// DueRuns implements store.Store.
-func (s *Store) DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
+// DueRuns implements store.Driver.
+func (s *Driver) DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	ids := []string{}
 	nowKey := tkey(now)
 	err := s.view(func(t *txn) error {
@@ -217,8 +217,8 @@ func (s *Store) DueRuns(ctx context.Context, now time.Time, limit int) ([]string
 	return ids, nil
 }
 
-// ListOpen implements store.Store.
-func (s *Store) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) (runs []*store.Run, next string, err error) {
+// ListOpen implements store.Driver.
+func (s *Driver) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) (runs []*store.Run, next string, err error) {
 	if q.Type == "" {
 		return nil, "", errors.New("list open: Type is required")
 	}
@@ -243,8 +243,8 @@ func (s *Store) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) (
 	return runs, next, nil
 }
 
-// ListProjects implements store.Store.
-func (s *Store) ListProjects(ctx context.Context, p store.Page) (projects []*store.Project, next string, err error) {
+// ListProjects implements store.Driver.
+func (s *Driver) ListProjects(ctx context.Context, p store.Page) (projects []*store.Project, next string, err error) {
 	tok, err := decodeToken(p.Token, 1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list projects: %w", err)
@@ -280,10 +280,10 @@ func eventMatches(e *store.Event, q store.EventQuery) bool {
 		(q.From.IsZero() || e.Time.After(q.From)) && (q.Before.IsZero() || e.Time.Before(q.Before))
 }
 
-// ListEvents implements store.Store. An ID is a direct lookup; otherwise the
+// ListEvents implements store.Driver. An ID is a direct lookup; otherwise the
 // narrowest index (context, triggered id, project, or time) is walked
 // newest first within the From/Before bounds and the rest is filtered.
-func (s *Store) ListEvents(ctx context.Context, q store.EventQuery, p store.Page) (events []*store.Event, next string, err error) {
+func (s *Driver) ListEvents(ctx context.Context, q store.EventQuery, p store.Page) (events []*store.Event, next string, err error) {
 	tok, err := decodeToken(p.Token, tkeyLen+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list events: %w", err)
@@ -358,8 +358,8 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery, p store.Page
 	return events, pg.next(), nil
 }
 
-// ListResources implements store.Store.
-func (s *Store) ListResources(ctx context.Context, project, stage, service string, p store.Page) (res []*store.Resource, next string, err error) {
+// ListResources implements store.Driver.
+func (s *Driver) ListResources(ctx context.Context, project, stage, service string, p store.Page) (res []*store.Resource, next string, err error) {
 	tok, err := decodeToken(p.Token, 1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list resources: %w", err)

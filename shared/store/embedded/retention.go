@@ -16,7 +16,7 @@ const purgeBatch = 200
 // store.HistoryPurge), oldest first, in transactions of purgeBatch events
 // that are not waited on for the disk (a deletion lost to a crash is done
 // again by the next purge).
-func (s *Store) PurgeHistory(ctx context.Context, q store.HistoryPurge) (int, error) {
+func (s *Driver) PurgeHistory(ctx context.Context, q store.HistoryPurge) (int, error) {
 	total := 0
 	var after []byte // the index key the previous batch stopped after
 	for q.Limit <= 0 || total < q.Limit {

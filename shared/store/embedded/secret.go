@@ -14,7 +14,7 @@ import (
 // sealed by shared/secrets before it gets here.
 var bSecrets = []byte("secrets") // name -> secret
 
-var _ store.SecretStore = (*Store)(nil)
+var _ store.SecretStore = (*Driver)(nil)
 
 func encodeSecret(s *store.Secret) []byte {
 	b := make([]byte, 0, 64+len(s.Data))
@@ -63,12 +63,6 @@ func (t *txn) secret(name string) (*store.Secret, error) {
 }
 
 func (t *txn) putSecret(s *store.Secret) error {
-	if s.Name == "" {
-		return errors.New("empty secret name")
-	}
-	if err := tooLarge("secret", s.Name, len(s.Data)); err != nil {
-		return err
-	}
 	b, err := t.bucket(bSecrets)
 	if err != nil {
 		return err
@@ -81,7 +75,7 @@ func (t *txn) putSecret(s *store.Secret) error {
 }
 
 // CreateSecret implements store.SecretStore.
-func (s *Store) CreateSecret(ctx context.Context, sec *store.Secret) error {
+func (s *Driver) CreateSecret(ctx context.Context, sec *store.Secret) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -96,7 +90,7 @@ func (s *Store) CreateSecret(ctx context.Context, sec *store.Secret) error {
 }
 
 // UpdateSecret implements store.SecretStore.
-func (s *Store) UpdateSecret(ctx context.Context, sec *store.Secret) error {
+func (s *Driver) UpdateSecret(ctx context.Context, sec *store.Secret) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -109,7 +103,7 @@ func (s *Store) UpdateSecret(ctx context.Context, sec *store.Secret) error {
 }
 
 // GetSecret implements store.SecretStore.
-func (s *Store) GetSecret(ctx context.Context, name string) (sec *store.Secret, err error) {
+func (s *Driver) GetSecret(ctx context.Context, name string) (sec *store.Secret, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -121,7 +115,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) (sec *store.Secret, 
 }
 
 // ListSecrets implements store.SecretStore.
-func (s *Store) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
+func (s *Driver) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -144,7 +138,7 @@ func (s *Store) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
 }
 
 // DeleteSecret implements store.SecretStore.
-func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+func (s *Driver) DeleteSecret(ctx context.Context, name string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -23,7 +23,7 @@ var (
 	bLogsIntegr     = []byte("logs.integr")     // lp(integrationID) ikey(time) id
 )
 
-var _ store.IntegrationStore = (*Store)(nil)
+var _ store.IntegrationStore = (*Driver)(nil)
 
 // ikey is tkey with every bit inverted, so ascending keys are newest first and
 // equal times sort by the id that follows, ascending.
@@ -139,13 +139,9 @@ func (t *txn) integrationByID(id string) (*store.Integration, []byte, error) {
 }
 
 // putIntegration writes in under key, moving the id index from old's id.
+// The portable layer has checked in (an ID, name and namespace kept, a
+// Body within MaxBody).
 func (t *txn) putIntegration(key []byte, old, in *store.Integration) error {
-	if err := tooLarge("integration", in.ID, len(in.Body)); err != nil {
-		return err
-	}
-	if in.ID == "" {
-		return errors.New("empty integration ID")
-	}
 	ids, err := t.bucket(bIntegrationsID)
 	if err != nil {
 		return err
@@ -184,7 +180,7 @@ func (t *txn) deleteIntegration(key []byte, in *store.Integration) error {
 }
 
 // RegisterIntegration implements store.IntegrationStore.
-func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *store.Integration) (*store.Integration, error)) (*store.Integration, error) {
+func (s *Driver) RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *store.Integration) (*store.Integration, error)) (*store.Integration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -207,9 +203,6 @@ func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string,
 			out = cur
 			return nil
 		}
-		if next.Name != name || next.Namespace != namespace {
-			return fmt.Errorf("register integration %s/%s: name and namespace must not change", name, namespace)
-		}
 		if err := t.putIntegration(key, cur, next); err != nil {
 			return fmt.Errorf("register integration %s/%s: %w", name, namespace, err)
 		}
@@ -220,7 +213,7 @@ func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string,
 }
 
 // UpdateIntegration implements store.IntegrationStore.
-func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *store.Integration) error) (*store.Integration, error) {
+func (s *Driver) UpdateIntegration(ctx context.Context, id string, fn func(in *store.Integration) error) (*store.Integration, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -234,9 +227,6 @@ func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *st
 		if err := fn(next); err != nil {
 			return err
 		}
-		if next.ID != cur.ID || next.Name != cur.Name || next.Namespace != cur.Namespace {
-			return fmt.Errorf("update integration %s: id, name and namespace must not change", id)
-		}
 		if err := t.putIntegration(key, cur, next); err != nil {
 			return fmt.Errorf("update integration %s: %w", id, err)
 		}
@@ -247,7 +237,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *st
 }
 
 // GetIntegration implements store.IntegrationStore.
-func (s *Store) GetIntegration(ctx context.Context, id string) (in *store.Integration, err error) {
+func (s *Driver) GetIntegration(ctx context.Context, id string) (in *store.Integration, err error) {
 	err = s.view(func(t *txn) error {
 		in, _, err = t.integrationByID(id)
 		return err
@@ -257,7 +247,7 @@ func (s *Store) GetIntegration(ctx context.Context, id string) (in *store.Integr
 
 // ListIntegrations implements store.IntegrationStore. Integrations are few
 // (one per deployed integration), so it reads them all and filters.
-func (s *Store) ListIntegrations(ctx context.Context, q store.IntegrationQuery) ([]*store.Integration, error) {
+func (s *Driver) ListIntegrations(ctx context.Context, q store.IntegrationQuery) ([]*store.Integration, error) {
 	out := []*store.Integration{}
 	err := s.view(func(t *txn) error {
 		if q.ID != "" {
@@ -299,7 +289,7 @@ func (s *Store) ListIntegrations(ctx context.Context, q store.IntegrationQuery) 
 }
 
 // DeleteIntegration implements store.IntegrationStore.
-func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
+func (s *Driver) DeleteIntegration(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -317,7 +307,7 @@ func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
 
 // PurgeIntegrations implements store.IntegrationStore; the check and the
 // delete share one transaction, so a concurrent ping cannot be lost.
-func (s *Store) PurgeIntegrations(ctx context.Context, before time.Time, limit int) (int, error) {
+func (s *Driver) PurgeIntegrations(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -372,17 +362,9 @@ func encodeLog(l *store.LogEntry) []byte {
 }
 
 // AppendLogs implements store.IntegrationStore.
-func (s *Store) AppendLogs(ctx context.Context, logs []*store.LogEntry) error {
+func (s *Driver) AppendLogs(ctx context.Context, logs []*store.LogEntry) error {
 	if err := ctx.Err(); err != nil {
 		return err
-	}
-	for _, l := range logs {
-		if l.ID == "" {
-			return errors.New("append logs: empty ID")
-		}
-		if err := tooLarge("log", l.ID, len(l.Body)); err != nil {
-			return err
-		}
 	}
 	return s.update(func(t *txn) error {
 		main, err := t.bucket(bLogs)
@@ -427,7 +409,7 @@ func decodeLog(key, v []byte) (*store.LogEntry, error) {
 
 // ListLogs implements store.IntegrationStore. Both buckets order entries
 // newest first; the count walks keys only.
-func (s *Store) ListLogs(ctx context.Context, q store.LogQuery, offset, limit int) ([]*store.LogEntry, int, error) {
+func (s *Driver) ListLogs(ctx context.Context, q store.LogQuery, offset, limit int) ([]*store.LogEntry, int, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, 0, err
 	}
@@ -487,7 +469,7 @@ func (s *Store) ListLogs(ctx context.Context, q store.LogQuery, offset, limit in
 
 // PurgeLogs implements store.IntegrationStore. Entries older than before have
 // keys after every key of before's time, at the end of the bucket.
-func (s *Store) PurgeLogs(ctx context.Context, before time.Time, limit int) (int, error) {
+func (s *Driver) PurgeLogs(ctx context.Context, before time.Time, limit int) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}

@@ -30,7 +30,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
-// Options configure a Store.
+// Options configure a Driver.
 type Options struct {
 	// Prefix is prepended to every collection name, so that tests or tenants
 	// can share one database (e.g. "t42_" gives t42_runs, t42_events, ...).
@@ -38,6 +38,9 @@ type Options struct {
 	// MaxAttempts bounds how often Update and UpdateProject run a transaction
 	// that keeps losing to concurrent ones; 0 means DefaultMaxAttempts.
 	MaxAttempts int
+	// CloseClient hands the client over: closing the store closes it
+	// (storeconn opens a client for the store alone).
+	CloseClient bool
 }
 
 // DefaultMaxAttempts is higher than the client library's 5 because engine
@@ -45,22 +48,30 @@ type Options struct {
 // .finished from several executors); each retry backs off with jitter.
 const DefaultMaxAttempts = 10
 
-// Store is a store.Store on Firestore.
-type Store struct {
+// Driver is a store.Driver on Firestore. Callers use the store.Store New
+// returns; the driver itself is for this package's tests and index checks.
+type Driver struct {
 	client                                             *fs.Client
+	closeClient                                        bool
 	runs, lanes, contexts, projects, events, resources *fs.CollectionRef
 	maxAttempts                                        int
 	// reads and writes count documents, the unit Firestore bills, for Stats.
 	reads, writes atomic.Int64
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Driver = (*Driver)(nil)
 
-// New returns a Store on client. It does no I/O; the caller keeps ownership
-// of client (Close does not close it).
-func New(ctx context.Context, client *fs.Client, opts Options) *Store {
-	s := &Store{
+// New returns the portable store.Store on client. It does no I/O; the
+// caller keeps ownership of client unless opts.CloseClient is set.
+func New(ctx context.Context, client *fs.Client, opts Options) store.Store {
+	return store.New(NewDriver(ctx, client, opts))
+}
+
+// NewDriver returns the driver on client, as New does.
+func NewDriver(ctx context.Context, client *fs.Client, opts Options) *Driver {
+	s := &Driver{
 		client:      client,
+		closeClient: opts.CloseClient,
 		runs:        client.Collection(opts.Prefix + "runs"),
 		lanes:       client.Collection(opts.Prefix + "lanes"),
 		contexts:    client.Collection(opts.Prefix + "contexts"),
@@ -75,16 +86,32 @@ func New(ctx context.Context, client *fs.Client, opts Options) *Store {
 	return s
 }
 
-// Close implements store.Store; the client belongs to the caller.
-func (s *Store) Close() error { return nil }
+// Close implements store.Driver; it closes the client only when it was
+// handed over (Options.CloseClient).
+func (s *Driver) Close() error {
+	if !s.closeClient {
+		return nil
+	}
+	if err := s.client.Close(); err != nil {
+		return fmt.Errorf("close firestore client: %w", err)
+	}
+	return nil
+}
+
+// Features implements store.Driver: integrations and secrets, and the
+// document counts. History is deleted by a TTL policy (deploy docs), not
+// PurgeHistory; the other capabilities are the portable ones.
+func (s *Driver) Features() store.Features {
+	return store.Features{Integrations: s, Secrets: s, Capabilities: store.Capabilities{Stats: s.Stats}}
+}
 
 // Stats reports how many documents the store has read and written since it
 // was created (query results count one read each, an empty query one), for
 // benchmarks and cost estimates.
-func (s *Store) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
+func (s *Driver) Stats() (reads, writes int64) { return s.reads.Load(), s.writes.Load() }
 
 // countQuery adds the reads Firestore bills for a query returning n documents.
-func (s *Store) countQuery(n int) { s.reads.Add(int64(max(n, 1))) }
+func (s *Driver) countQuery(n int) { s.reads.Add(int64(max(n, 1))) }
 
 // mapErr maps a Firestore error onto the store sentinels, keeping the original
 // error in the chain (its gRPC status stays visible to callers and to
@@ -105,17 +132,10 @@ func mapErr(what string, err error) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
-func tooLarge(kind, id string, n int) error {
-	if n > store.MaxBody {
-		return fmt.Errorf("%s %s: %d bytes: %w", kind, id, n, store.ErrTooLarge)
-	}
-	return nil
-}
-
 // runTx runs f in a Firestore transaction. An error from f comes back
 // unchanged, as store.Store requires; only the transaction machinery's own
 // errors are wrapped.
-func (s *Store) runTx(ctx context.Context, what string, f func(ctx context.Context, ft *fs.Transaction) error) error {
+func (s *Driver) runTx(ctx context.Context, what string, f func(ctx context.Context, ft *fs.Transaction) error) error {
 	var fErr error
 	err := s.client.RunTransaction(ctx, func(ctx context.Context, ft *fs.Transaction) error {
 		fErr = f(ctx, ft)
@@ -127,8 +147,8 @@ func (s *Store) runTx(ctx context.Context, what string, f func(ctx context.Conte
 	return mapErr(what, err)
 }
 
-// Update implements store.Store.
-func (s *Store) Update(ctx context.Context, fn func(tx store.Tx) error) error {
+// Update implements store.Driver.
+func (s *Driver) Update(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.runTx(ctx, "update", func(ctx context.Context, ft *fs.Transaction) error {
 		t := &tx{s: s, ctx: ctx, ft: ft}
 		if err := fn(t); err != nil {
@@ -143,7 +163,7 @@ type contextKey struct{ project, keptnContext string }
 // tx is the store.Tx of one transaction attempt (RunTransaction makes a new
 // one per attempt, so a retried fn starts with an empty buffer).
 type tx struct {
-	s   *Store
+	s   *Driver
 	ctx context.Context
 	ft  *fs.Transaction
 	// Buffered writes, applied by apply. A nil lane is a deletion.
@@ -322,13 +342,9 @@ func (t *tx) GetProject(name string) (*store.Project, error) {
 	return &store.Project{Name: name, CreatedAt: utc(d.CreatedAt), Body: d.Body}, nil
 }
 
+// PutRun, PutLane and PutContext may assume the portable layer's checks
+// (an ID, a Body within MaxBody).
 func (t *tx) PutRun(r *store.Run) error {
-	if r.ID == "" {
-		return errors.New("put run: empty ID")
-	}
-	if err := tooLarge("run", r.ID, len(r.Body)); err != nil {
-		return err
-	}
 	if t.runs == nil {
 		t.runs = map[string]*store.Run{}
 	}
@@ -337,9 +353,6 @@ func (t *tx) PutRun(r *store.Run) error {
 }
 
 func (t *tx) PutLane(l *store.Lane) error {
-	if err := tooLarge("lane", fmt.Sprint(l.Key), len(l.Body)); err != nil {
-		return err
-	}
 	if t.lanes == nil {
 		t.lanes = map[store.LaneKey]*store.Lane{}
 	}
@@ -348,9 +361,6 @@ func (t *tx) PutLane(l *store.Lane) error {
 }
 
 func (t *tx) PutContext(c *store.Context) error {
-	if err := tooLarge("context", c.KeptnContext, len(c.Body)); err != nil {
-		return err
-	}
 	if t.contexts == nil {
 		t.contexts = map[contextKey]*store.Context{}
 	}
@@ -422,8 +432,8 @@ func decodeRun(snap *fs.DocumentSnapshot) (*store.Run, error) {
 	return d.run(id), nil
 }
 
-// GetRun implements store.Store.
-func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
+// GetRun implements store.Driver.
+func (s *Driver) GetRun(ctx context.Context, id string) (*store.Run, error) {
 	s.reads.Add(1)
 	snap, err := s.runs.Doc(docID(id)).Get(ctx)
 	if err != nil {
@@ -432,10 +442,10 @@ func (s *Store) GetRun(ctx context.Context, id string) (*store.Run, error) {
 	return decodeRun(snap)
 }
 
-// AckOutbox implements store.Store: a single-field update with the run's
+// AckOutbox implements store.Driver: a single-field update with the run's
 // existence as its only precondition, so confirming costs one write and no
 // transaction.
-func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
+func (s *Driver) AckOutbox(ctx context.Context, runID string, seq int64) error {
 	s.writes.Add(1)
 	_, err := s.runs.Doc(docID(runID)).Update(ctx, []fs.Update{{Path: "ackedSeq", Value: seq}})
 	if err != nil && status.Code(err) != codes.NotFound {
@@ -444,11 +454,8 @@ func (s *Store) AckOutbox(ctx context.Context, runID string, seq int64) error {
 	return nil
 }
 
-// CreateProject implements store.Store.
-func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
-	if err := tooLarge("project", p.Name, len(p.Body)); err != nil {
-		return err
-	}
+// CreateProject implements store.Driver.
+func (s *Driver) CreateProject(ctx context.Context, p *store.Project) error {
 	s.writes.Add(1)
 	_, err := s.projects.Doc(docID(p.Name)).Create(ctx, &projectDoc{Name: p.Name, CreatedAt: p.CreatedAt, Body: p.Body})
 	if err != nil {
@@ -457,8 +464,8 @@ func (s *Store) CreateProject(ctx context.Context, p *store.Project) error {
 	return nil
 }
 
-// GetProject implements store.Store.
-func (s *Store) GetProject(ctx context.Context, name string) (*store.Project, error) {
+// GetProject implements store.Driver.
+func (s *Driver) GetProject(ctx context.Context, name string) (*store.Project, error) {
 	s.reads.Add(1)
 	snap, err := s.projects.Doc(docID(name)).Get(ctx)
 	if err != nil {
@@ -475,8 +482,8 @@ func decodeProject(snap *fs.DocumentSnapshot) (*store.Project, error) {
 	return &store.Project{Name: d.Name, CreatedAt: utc(d.CreatedAt), Body: d.Body}, nil
 }
 
-// UpdateProject implements store.Store.
-func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
+// UpdateProject implements store.Driver.
+func (s *Driver) UpdateProject(ctx context.Context, name string, fn func(p *store.Project) error) error {
 	return s.runTx(ctx, "update project "+name, func(ctx context.Context, ft *fs.Transaction) error {
 		t := &tx{s: s, ctx: ctx, ft: ft}
 		p, err := t.GetProject(name)
@@ -484,13 +491,7 @@ func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store
 			return err
 		}
 		if err := fn(p); err != nil {
-			return err
-		}
-		if p.Name != name {
-			return fmt.Errorf("update project %s: renaming to %q is not supported", name, p.Name)
-		}
-		if err := tooLarge("project", name, len(p.Body)); err != nil {
-			return err
+			return err // a rename or an oversized body included (the portable layer's fn)
 		}
 		s.writes.Add(1)
 		return ft.Set(s.projects.Doc(docID(name)), &projectDoc{Name: name, CreatedAt: p.CreatedAt, Body: p.Body})
@@ -500,12 +501,12 @@ func (s *Store) UpdateProject(ctx context.Context, name string, fn func(p *store
 // deleteBatch is how many documents DeleteProject deletes per query round.
 const deleteBatch = 300
 
-// DeleteProject implements store.Store. A project can hold more documents
+// DeleteProject implements store.Driver. A project can hold more documents
 // than one transaction should write, so the cascade is not atomic: children
 // are deleted first and the project document last, which makes a failed
 // delete safe to retry (the project is still there until everything under it
 // is gone). Writers should have stopped using the project beforehand.
-func (s *Store) DeleteProject(ctx context.Context, name string) error {
+func (s *Driver) DeleteProject(ctx context.Context, name string) error {
 	what := "delete project " + name
 	s.reads.Add(1)
 	if _, err := s.projects.Doc(docID(name)).Get(ctx); err != nil {
@@ -524,7 +525,7 @@ func (s *Store) DeleteProject(ctx context.Context, name string) error {
 }
 
 // deleteWhere deletes the documents matching q in rounds of deleteBatch.
-func (s *Store) deleteWhere(ctx context.Context, q fs.Query) error {
+func (s *Driver) deleteWhere(ctx context.Context, q fs.Query) error {
 	for {
 		snaps, err := q.Select().Limit(deleteBatch).Documents(ctx).GetAll()
 		s.countQuery(len(snaps))
@@ -554,15 +555,9 @@ func (s *Store) deleteWhere(ctx context.Context, q fs.Query) error {
 	}
 }
 
-// AppendEvent implements store.Store: Create fails on an existing id, which
+// AppendEvent implements store.Driver: Create fails on an existing id, which
 // is exactly "the first version wins".
-func (s *Store) AppendEvent(ctx context.Context, e *store.Event) error {
-	if e.ID == "" {
-		return errors.New("append event: empty ID")
-	}
-	if err := tooLarge("event", e.ID, len(e.Body)); err != nil {
-		return err
-	}
+func (s *Driver) AppendEvent(ctx context.Context, e *store.Event) error {
 	s.writes.Add(1)
 	_, err := s.events.Doc(docID(e.ID)).Create(ctx, toEventDoc(e))
 	if err != nil && status.Code(err) != codes.AlreadyExists {
@@ -575,11 +570,8 @@ func resourceDocID(project, stage, service, uri string) string {
 	return docID(project, stage, service, uri)
 }
 
-// PutResource implements store.Store.
-func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
-	if err := tooLarge("resource", r.URI, len(r.Content)); err != nil {
-		return err
-	}
+// PutResource implements store.Driver.
+func (s *Driver) PutResource(ctx context.Context, r *store.Resource) error {
 	s.writes.Add(1)
 	_, err := s.resources.Doc(resourceDocID(r.Project, r.Stage, r.Service, r.URI)).Set(ctx, &resourceDoc{
 		Project: r.Project, Stage: r.Stage, Service: r.Service, URI: r.URI, Content: r.Content, UpdatedAt: r.UpdatedAt,
@@ -590,8 +582,8 @@ func (s *Store) PutResource(ctx context.Context, r *store.Resource) error {
 	return nil
 }
 
-// GetResource implements store.Store.
-func (s *Store) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
+// GetResource implements store.Driver.
+func (s *Driver) GetResource(ctx context.Context, project, stage, service, uri string) (*store.Resource, error) {
 	s.reads.Add(1)
 	snap, err := s.resources.Doc(resourceDocID(project, stage, service, uri)).Get(ctx)
 	if err != nil {
@@ -609,9 +601,9 @@ func decodeResource(snap *fs.DocumentSnapshot) (*store.Resource, error) {
 		Content: d.Content, UpdatedAt: utc(d.UpdatedAt)}, nil
 }
 
-// DeleteResource implements store.Store; the Exists precondition turns a
+// DeleteResource implements store.Driver; the Exists precondition turns a
 // missing resource into NotFound.
-func (s *Store) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
+func (s *Driver) DeleteResource(ctx context.Context, project, stage, service, uri string) error {
 	s.writes.Add(1)
 	_, err := s.resources.Doc(resourceDocID(project, stage, service, uri)).Delete(ctx, fs.Exists)
 	if err != nil {

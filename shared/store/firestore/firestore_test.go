@@ -22,16 +22,22 @@ func TestMain(m *testing.M) { os.Exit(fstest.Main(m)) }
 
 var prefixes atomic.Int64
 
-// newStore gives every (sub)test its own collections on a shared client.
-func newStore(client *fs.Client) func(t *testing.T) store.Store {
-	return func(t *testing.T) store.Store {
+// newDriver gives every (sub)test its own collections on a shared client.
+func newDriver(client *fs.Client) func(t *testing.T) store.Driver {
+	return func(t *testing.T) store.Driver {
 		prefix := fmt.Sprintf("t%d_", prefixes.Add(1))
-		return firestore.New(t.Context(), client, firestore.Options{Prefix: prefix})
+		return firestore.NewDriver(t.Context(), client, firestore.Options{Prefix: prefix})
 	}
 }
 
+// TestConformance: Firestore has integrations and secrets and counts its
+// documents; history retention is a TTL policy (no PurgeHistory), and the
+// other capabilities are the portable ones.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, newStore(fstest.Client(t, projectID)))
+	storetest.Run(t, storetest.Harness{
+		NewDriver: newDriver(fstest.Client(t, projectID)),
+		Flags:     storetest.Flags{Integrations: true, Secrets: true, Stats: true},
+	})
 }
 
 func BenchmarkTransition(b *testing.B) {
@@ -44,7 +50,7 @@ func BenchmarkTransition(b *testing.B) {
 func TestQueryShapes(t *testing.T) {
 	const project = projectID + "-indexes" // a clean report: only these queries
 	client := fstest.Client(t, project)
-	s := firestore.New(t.Context(), client, firestore.Options{})
+	s := firestore.NewDriver(t.Context(), client, firestore.Options{})
 	if err := firestore.RunQueryShapes(t.Context(), s); err != nil {
 		t.Fatal(err)
 	}

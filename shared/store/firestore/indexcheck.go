@@ -17,7 +17,7 @@ type QueryShape struct {
 	Name string
 	// Query is what the driver sends, in Firestore terms.
 	Query string
-	Run   func(ctx context.Context, s *Store) error
+	Run   func(ctx context.Context, s *Driver) error
 }
 
 // QueryShapes lists the query shapes the driver issues, for checking
@@ -37,7 +37,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "Tx.RunByTask",
 			Query: "runs where project == ? and taskTriggeredId == ? limit n",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				return s.Update(ctx, func(tx store.Tx) error {
 					_, err := tx.RunByTask("p", "t")
 					return ignoreNotFound(err)
@@ -47,7 +47,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "Tx.RunsByContext",
 			Query: "runs where project == ? and keptnContext == ? order by triggeredAt asc, __name__ asc",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				return s.Update(ctx, func(tx store.Tx) error {
 					_, err := tx.RunsByContext("p", "c")
 					return err
@@ -57,7 +57,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "DueRuns",
 			Query: "runs where due <= ? order by due asc, __name__ asc select () limit n",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				_, err := s.DueRuns(ctx, now, 10)
 				return err
 			},
@@ -65,7 +65,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "ListProjects",
 			Query: "projects order by name asc, __name__ asc",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				_, _, err := s.ListProjects(ctx, store.Page{Size: 10})
 				return err
 			},
@@ -73,7 +73,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "ListResources",
 			Query: "resources where project == ? and stage == ? and service == ? order by uri asc, __name__ asc",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				_, _, err := s.ListResources(ctx, "p", "s", "x", store.Page{Size: 10})
 				return err
 			},
@@ -81,7 +81,7 @@ func QueryShapes() []QueryShape {
 		{
 			Name:  "DeleteProject",
 			Query: "runs|lanes|contexts|events|resources where project == ? select () limit n",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				// The cascade only runs for an existing project.
 				if err := s.CreateProject(ctx, &store.Project{Name: "indexcheck-delete"}); err != nil && !errors.Is(err, store.ErrAlreadyExists) {
 					return err
@@ -112,7 +112,7 @@ func QueryShapes() []QueryShape {
 	shapes = append(shapes, QueryShape{
 		Name:  "ListRuns()",
 		Query: "runs order by triggeredAt desc, __name__ desc",
-		Run: func(ctx context.Context, s *Store) error {
+		Run: func(ctx context.Context, s *Driver) error {
 			_, _, err := s.ListRuns(ctx, store.RunQuery{}, store.Page{Size: 10})
 			return err
 		},
@@ -121,7 +121,7 @@ func QueryShapes() []QueryShape {
 		shapes = append(shapes, QueryShape{
 			Name:  "ListRuns(" + name + ")",
 			Query: "runs where <" + name + "> == ? order by triggeredAt desc, __name__ desc",
-			Run: func(ctx context.Context, s *Store) error {
+			Run: func(ctx context.Context, s *Driver) error {
 				_, _, err := s.ListRuns(ctx, q, store.Page{Size: 10})
 				return err
 			},
@@ -151,7 +151,7 @@ func QueryShapes() []QueryShape {
 			shapes = append(shapes, QueryShape{
 				Name:  "ListOpen(openType," + label + ")",
 				Query: "runs where openType == ? <" + name + "> == ?" + ineq + " order by openSince desc, __name__ desc",
-				Run: func(ctx context.Context, s *Store) error {
+				Run: func(ctx context.Context, s *Driver) error {
 					_, _, err := s.ListOpen(ctx, q, store.Page{Size: 10})
 					return err
 				},
@@ -203,7 +203,7 @@ func QueryShapes() []QueryShape {
 			shapes = append(shapes, QueryShape{
 				Name:  "ListEvents(" + label + ")",
 				Query: "events where <" + name + "> == ?" + ineq + " order by time desc, __name__ desc",
-				Run: func(ctx context.Context, s *Store) error {
+				Run: func(ctx context.Context, s *Driver) error {
 					_, _, err := s.ListEvents(ctx, q, store.Page{Size: 10})
 					return err
 				},
@@ -215,7 +215,7 @@ func QueryShapes() []QueryShape {
 }
 
 // RunQueryShapes runs every shape of QueryShapes once against s.
-func RunQueryShapes(ctx context.Context, s *Store) error {
+func RunQueryShapes(ctx context.Context, s *Driver) error {
 	for _, shape := range QueryShapes() {
 		if err := shape.Run(ctx, s); err != nil {
 			return fmt.Errorf("query shape %s: %w", shape.Name, err)

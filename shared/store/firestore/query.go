@@ -48,7 +48,7 @@ func decodeCursor(tok string) (*cursor, error) {
 // page runs q (already filtered and ordered by one field plus the document
 // id) for one page: it resumes after the token, fetches one document more
 // than the page size to learn whether there is a next page, and decodes.
-func page[T any](ctx context.Context, s *Store, q fs.Query, p store.Page, timeOrdered bool,
+func page[T any](ctx context.Context, s *Driver, q fs.Query, p store.Page, timeOrdered bool,
 	decode func(*fs.DocumentSnapshot) (T, error), key func(T) cursor) ([]T, string, error) {
 	c, err := decodeCursor(p.Token)
 	if err != nil {
@@ -104,7 +104,7 @@ func runCursor(when func(*store.Run) time.Time) func(*store.Run) cursor {
 
 // runsQuery is the shape of ListRuns: equality on any subset of the filter
 // fields, newest first.
-func (s *Store) runsQuery(q store.RunQuery) fs.Query {
+func (s *Driver) runsQuery(q store.RunQuery) fs.Query {
 	fq := s.runs.Query
 	fq = whereEq(fq, "project", q.Project)
 	fq = whereEq(fq, "stage", q.Stage)
@@ -115,8 +115,8 @@ func (s *Store) runsQuery(q store.RunQuery) fs.Query {
 	return fq.OrderBy("triggeredAt", fs.Desc).OrderBy(fs.DocumentID, fs.Desc)
 }
 
-// ListRuns implements store.Store.
-func (s *Store) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) ([]*store.Run, string, error) {
+// ListRuns implements store.Driver.
+func (s *Driver) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) ([]*store.Run, string, error) {
 	runs, next, err := page(ctx, s, s.runsQuery(q), p, true, decodeRun,
 		runCursor(func(r *store.Run) time.Time { return r.TriggeredAt }))
 	if err != nil {
@@ -127,7 +127,7 @@ func (s *Store) ListRuns(ctx context.Context, q store.RunQuery, p store.Page) ([
 
 // dueQuery is the sweeper's query. Runs with nothing due have due == null,
 // which a range filter never matches.
-func (s *Store) dueQuery(now time.Time, limit int) fs.Query {
+func (s *Driver) dueQuery(now time.Time, limit int) fs.Query {
 	q := s.runs.Where("due", "<=", now).OrderBy("due", fs.Asc).OrderBy(fs.DocumentID, fs.Asc).Select()
 	if limit > 0 {
 		q = q.Limit(limit)
@@ -135,8 +135,8 @@ func (s *Store) dueQuery(now time.Time, limit int) fs.Query {
 	return q
 }
 
-// DueRuns implements store.Store.
-func (s *Store) DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
+// DueRuns implements store.Driver.
+func (s *Driver) DueRuns(ctx context.Context, now time.Time, limit int) ([]string, error) {
 	snaps, err := s.dueQuery(now, limit).Documents(ctx).GetAll()
 	s.countQuery(len(snaps))
 	if err != nil {
@@ -153,7 +153,7 @@ func (s *Store) DueRuns(ctx context.Context, now time.Time, limit int) ([]string
 	return ids, nil
 }
 
-func (s *Store) openQuery(q store.OpenQuery) fs.Query {
+func (s *Driver) openQuery(q store.OpenQuery) fs.Query {
 	fq := s.runs.Where("openType", "==", q.Type)
 	fq = whereEq(fq, "project", q.Project)
 	fq = whereEq(fq, "stage", q.Stage)
@@ -165,8 +165,8 @@ func (s *Store) openQuery(q store.OpenQuery) fs.Query {
 	return fq.OrderBy("openSince", fs.Desc).OrderBy(fs.DocumentID, fs.Desc)
 }
 
-// ListOpen implements store.Store.
-func (s *Store) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) ([]*store.Run, string, error) {
+// ListOpen implements store.Driver.
+func (s *Driver) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) ([]*store.Run, string, error) {
 	if q.Type == "" {
 		return nil, "", errors.New("list open: Type is required")
 	}
@@ -178,8 +178,8 @@ func (s *Store) ListOpen(ctx context.Context, q store.OpenQuery, p store.Page) (
 	return runs, next, nil
 }
 
-// ListProjects implements store.Store.
-func (s *Store) ListProjects(ctx context.Context, p store.Page) ([]*store.Project, string, error) {
+// ListProjects implements store.Driver.
+func (s *Driver) ListProjects(ctx context.Context, p store.Page) ([]*store.Project, string, error) {
 	q := s.projects.OrderBy("name", fs.Asc).OrderBy(fs.DocumentID, fs.Asc)
 	projects, next, err := page(ctx, s, q, p, false, decodeProject, func(p *store.Project) cursor {
 		return cursor{S: p.Name, ID: docID(p.Name)}
@@ -204,7 +204,7 @@ func decodeEvent(snap *fs.DocumentSnapshot) (*store.Event, error) {
 
 // eventsQuery builds ListEvents' query; ok is false when the filters cannot
 // match anything (Service outside Services).
-func (s *Store) eventsQuery(q store.EventQuery) (fq fs.Query, ok bool) {
+func (s *Driver) eventsQuery(q store.EventQuery) (fq fs.Query, ok bool) {
 	fq = s.events.Query
 	fq = whereEq(fq, "project", q.Project)
 	fq = whereEq(fq, "keptnContext", q.KeptnContext)
@@ -241,9 +241,9 @@ func eventMatches(e *store.Event, q store.EventQuery) bool {
 		(q.From.IsZero() || e.Time.After(q.From)) && (q.Before.IsZero() || e.Time.Before(q.Before))
 }
 
-// ListEvents implements store.Store. An ID filter is a document read (the id
+// ListEvents implements store.Driver. An ID filter is a document read (the id
 // is the document id) checked against the other filters.
-func (s *Store) ListEvents(ctx context.Context, q store.EventQuery, p store.Page) ([]*store.Event, string, error) {
+func (s *Driver) ListEvents(ctx context.Context, q store.EventQuery, p store.Page) ([]*store.Event, string, error) {
 	if q.ID != "" {
 		if p.Token != "" { // a one-document listing never hands out a token
 			return []*store.Event{}, "", nil
@@ -279,13 +279,13 @@ func (s *Store) ListEvents(ctx context.Context, q store.EventQuery, p store.Page
 	return events, next, nil
 }
 
-func (s *Store) resourcesQuery(project, stage, service string) fs.Query {
+func (s *Driver) resourcesQuery(project, stage, service string) fs.Query {
 	return s.resources.Where("project", "==", project).Where("stage", "==", stage).Where("service", "==", service).
 		OrderBy("uri", fs.Asc).OrderBy(fs.DocumentID, fs.Asc)
 }
 
-// ListResources implements store.Store.
-func (s *Store) ListResources(ctx context.Context, project, stage, service string, p store.Page) ([]*store.Resource, string, error) {
+// ListResources implements store.Driver.
+func (s *Driver) ListResources(ctx context.Context, project, stage, service string, p store.Page) ([]*store.Resource, string, error) {
 	res, next, err := page(ctx, s, s.resourcesQuery(project, stage, service), p, false, decodeResource,
 		func(r *store.Resource) cursor {
 			return cursor{S: r.URI, ID: resourceDocID(r.Project, r.Stage, r.Service, r.URI)}

@@ -17,7 +17,7 @@ import (
 // Firestore never sees), so the documents hold ciphertext only; listing
 // orders by document id, which needs no index.
 
-var _ store.SecretStore = (*Store)(nil)
+var _ store.SecretStore = (*Driver)(nil)
 
 type secretDoc struct {
 	Name      string    `firestore:"name"`
@@ -28,7 +28,7 @@ type secretDoc struct {
 	UpdatedAt time.Time `firestore:"updatedAt"`
 }
 
-func (s *Store) secrets() *fs.CollectionRef { return s.collection("secrets") }
+func (s *Driver) secrets() *fs.CollectionRef { return s.collection("secrets") }
 
 func toSecretDoc(sec *store.Secret) *secretDoc {
 	keys := slices.Clone(sec.Keys)
@@ -47,10 +47,7 @@ func decodeSecret(snap *fs.DocumentSnapshot) (*store.Secret, error) {
 }
 
 // CreateSecret implements store.SecretStore.
-func (s *Store) CreateSecret(ctx context.Context, sec *store.Secret) error {
-	if err := tooLarge("secret", sec.Name, len(sec.Data)); err != nil {
-		return err
-	}
+func (s *Driver) CreateSecret(ctx context.Context, sec *store.Secret) error {
 	s.writes.Add(1)
 	_, err := s.secrets().Doc(docID(sec.Name)).Create(ctx, toSecretDoc(sec))
 	if err != nil {
@@ -60,10 +57,7 @@ func (s *Store) CreateSecret(ctx context.Context, sec *store.Secret) error {
 }
 
 // UpdateSecret implements store.SecretStore.
-func (s *Store) UpdateSecret(ctx context.Context, sec *store.Secret) error {
-	if err := tooLarge("secret", sec.Name, len(sec.Data)); err != nil {
-		return err
-	}
+func (s *Driver) UpdateSecret(ctx context.Context, sec *store.Secret) error {
 	what := "update secret " + sec.Name
 	ref := s.secrets().Doc(docID(sec.Name))
 	return s.runTx(ctx, what, func(ctx context.Context, ft *fs.Transaction) error {
@@ -77,7 +71,7 @@ func (s *Store) UpdateSecret(ctx context.Context, sec *store.Secret) error {
 }
 
 // GetSecret implements store.SecretStore.
-func (s *Store) GetSecret(ctx context.Context, name string) (*store.Secret, error) {
+func (s *Driver) GetSecret(ctx context.Context, name string) (*store.Secret, error) {
 	s.reads.Add(1)
 	snap, err := s.secrets().Doc(docID(name)).Get(ctx)
 	if err != nil {
@@ -88,7 +82,7 @@ func (s *Store) GetSecret(ctx context.Context, name string) (*store.Secret, erro
 
 // ListSecrets implements store.SecretStore. Secrets are few (one per
 // credential an integration needs), so they are read whole.
-func (s *Store) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
+func (s *Driver) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
 	it := s.secrets().OrderBy(fs.DocumentID, fs.Asc).Documents(ctx)
 	defer it.Stop()
 	var out []*store.Secret
@@ -121,7 +115,7 @@ func (s *Store) ListSecrets(ctx context.Context) ([]*store.Secret, error) {
 }
 
 // DeleteSecret implements store.SecretStore.
-func (s *Store) DeleteSecret(ctx context.Context, name string) error {
+func (s *Driver) DeleteSecret(ctx context.Context, name string) error {
 	s.writes.Add(1)
 	if _, err := s.secrets().Doc(docID(name)).Delete(ctx, fs.Exists); err != nil {
 		return mapErr("delete secret "+name, err)

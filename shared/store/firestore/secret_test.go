@@ -22,7 +22,7 @@ func TestSecretsSealedInFirestore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := secrets.NewManager(st, key)
+	m, err := secrets.NewManager(st.Secrets(), key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 //     document-id bounds, optionally after an equality on "integrationId"
 //     (equality plus __name__ ordering is what a single-field index holds).
 
-var _ store.IntegrationStore = (*Store)(nil)
+var _ store.IntegrationStore = (*Driver)(nil)
 
 // integrationDoc is a document of <prefix>integrations.
 type integrationDoc struct {
@@ -63,12 +63,12 @@ type logDoc struct {
 
 // collection returns <prefix>name. The prefix is not kept on Store, but
 // every collection name ends in its kind, so the runs collection gives it.
-func (s *Store) collection(name string) *fs.CollectionRef {
+func (s *Driver) collection(name string) *fs.CollectionRef {
 	return s.client.Collection(strings.TrimSuffix(s.runs.ID, "runs") + name)
 }
 
-func (s *Store) integrations() *fs.CollectionRef { return s.collection("integrations") }
-func (s *Store) logs() *fs.CollectionRef         { return s.collection("logs") }
+func (s *Driver) integrations() *fs.CollectionRef { return s.collection("integrations") }
+func (s *Driver) logs() *fs.CollectionRef         { return s.collection("logs") }
 
 // logKey is 20 decimal digits that sort newest first (microseconds, the
 // precision Firestore keeps, with the sign flipped and then inverted).
@@ -92,7 +92,7 @@ func decodeIntegration(snap *fs.DocumentSnapshot) (*store.Integration, error) {
 
 // integrationRef finds the document of the integration with Keptn id id,
 // inside ft when it is not nil.
-func (s *Store) integrationRef(ctx context.Context, ft *fs.Transaction, id string) (*fs.DocumentSnapshot, error) {
+func (s *Driver) integrationRef(ctx context.Context, ft *fs.Transaction, id string) (*fs.DocumentSnapshot, error) {
 	q := s.integrations().Where("id", "==", id).Limit(1)
 	var snaps []*fs.DocumentSnapshot
 	var err error
@@ -121,7 +121,7 @@ func normalize(in *store.Integration) *store.Integration {
 }
 
 // RegisterIntegration implements store.IntegrationStore.
-func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *store.Integration) (*store.Integration, error)) (*store.Integration, error) {
+func (s *Driver) RegisterIntegration(ctx context.Context, name, namespace string, fn func(cur *store.Integration) (*store.Integration, error)) (*store.Integration, error) {
 	what := fmt.Sprintf("register integration %s/%s", name, namespace)
 	ref := s.integrations().Doc(docID(name, namespace))
 	var out *store.Integration
@@ -150,15 +150,6 @@ func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string,
 			out = cur
 			return nil
 		}
-		if next.Name != name || next.Namespace != namespace {
-			return fmt.Errorf("%s: name and namespace must not change", what)
-		}
-		if err := tooLarge("integration", next.ID, len(next.Body)); err != nil {
-			return err
-		}
-		if next.ID == "" {
-			return fmt.Errorf("%s: empty ID", what)
-		}
 		if cur == nil || cur.ID != next.ID {
 			holder, err := s.integrationRef(ctx, ft, next.ID)
 			if err == nil && holder.Ref.ID != ref.ID {
@@ -179,7 +170,7 @@ func (s *Store) RegisterIntegration(ctx context.Context, name, namespace string,
 }
 
 // UpdateIntegration implements store.IntegrationStore.
-func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *store.Integration) error) (*store.Integration, error) {
+func (s *Driver) UpdateIntegration(ctx context.Context, id string, fn func(in *store.Integration) error) (*store.Integration, error) {
 	what := "update integration " + id
 	var out *store.Integration
 	err := s.runTx(ctx, what, func(ctx context.Context, ft *fs.Transaction) error {
@@ -195,12 +186,6 @@ func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *st
 		if err := fn(next); err != nil {
 			return err
 		}
-		if next.ID != cur.ID || next.Name != cur.Name || next.Namespace != cur.Namespace {
-			return fmt.Errorf("%s: id, name and namespace must not change", what)
-		}
-		if err := tooLarge("integration", id, len(next.Body)); err != nil {
-			return err
-		}
 		out = normalize(next)
 		s.writes.Add(1)
 		return ft.Set(snap.Ref, toIntegrationDoc(out))
@@ -212,7 +197,7 @@ func (s *Store) UpdateIntegration(ctx context.Context, id string, fn func(in *st
 }
 
 // GetIntegration implements store.IntegrationStore.
-func (s *Store) GetIntegration(ctx context.Context, id string) (*store.Integration, error) {
+func (s *Driver) GetIntegration(ctx context.Context, id string) (*store.Integration, error) {
 	snap, err := s.integrationRef(ctx, nil, id)
 	if err != nil {
 		return nil, err
@@ -223,7 +208,7 @@ func (s *Store) GetIntegration(ctx context.Context, id string) (*store.Integrati
 // ListIntegrations implements store.IntegrationStore. Integrations are few
 // (one per deployed integration), so one single-field query narrows them and
 // the other filters run here.
-func (s *Store) ListIntegrations(ctx context.Context, q store.IntegrationQuery) ([]*store.Integration, error) {
+func (s *Driver) ListIntegrations(ctx context.Context, q store.IntegrationQuery) ([]*store.Integration, error) {
 	fq := s.integrations().Query
 	switch {
 	case q.ID != "":
@@ -253,7 +238,7 @@ func (s *Store) ListIntegrations(ctx context.Context, q store.IntegrationQuery) 
 }
 
 // DeleteIntegration implements store.IntegrationStore.
-func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
+func (s *Driver) DeleteIntegration(ctx context.Context, id string) error {
 	snap, err := s.integrationRef(ctx, nil, id)
 	if err != nil {
 		return fmt.Errorf("delete %w", err)
@@ -268,7 +253,7 @@ func (s *Store) DeleteIntegration(ctx context.Context, id string) error {
 // PurgeIntegrations implements store.IntegrationStore. Each delete requires
 // the document to be unchanged since the query, so a ping that lands in
 // between keeps its integration.
-func (s *Store) PurgeIntegrations(ctx context.Context, before time.Time, limit int) (int, error) {
+func (s *Driver) PurgeIntegrations(ctx context.Context, before time.Time, limit int) (int, error) {
 	q := s.integrations().Where("lastSeen", "<", before)
 	if limit > 0 {
 		q = q.Limit(limit)
@@ -296,15 +281,7 @@ func (s *Store) PurgeIntegrations(ctx context.Context, before time.Time, limit i
 // AppendLogs implements store.IntegrationStore. The entries are independent
 // documents written with a BulkWriter (no transaction: a retried request
 // stores its entries under new ids anyway).
-func (s *Store) AppendLogs(ctx context.Context, logs []*store.LogEntry) error {
-	for _, l := range logs {
-		if l.ID == "" {
-			return errors.New("append logs: empty ID")
-		}
-		if err := tooLarge("log", l.ID, len(l.Body)); err != nil {
-			return err
-		}
-	}
+func (s *Driver) AppendLogs(ctx context.Context, logs []*store.LogEntry) error {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -332,7 +309,7 @@ func (s *Store) AppendLogs(ctx context.Context, logs []*store.LogEntry) error {
 
 // logQuery is the query of q: an optional equality on integrationId, time
 // bounds as document-id bounds, ordered by document id (newest first).
-func (s *Store) logQuery(q store.LogQuery) fs.Query {
+func (s *Driver) logQuery(q store.LogQuery) fs.Query {
 	coll := s.logs()
 	fq := coll.Query
 	if q.IntegrationID != "" {
@@ -365,7 +342,7 @@ func decodeLog(snap *fs.DocumentSnapshot) (*store.LogEntry, error) {
 
 // ListLogs implements store.IntegrationStore: a count aggregation for the
 // total, then the page with offset and limit.
-func (s *Store) ListLogs(ctx context.Context, q store.LogQuery, offset, limit int) ([]*store.LogEntry, int, error) {
+func (s *Driver) ListLogs(ctx context.Context, q store.LogQuery, offset, limit int) ([]*store.LogEntry, int, error) {
 	fq := s.logQuery(q)
 	res, err := fq.NewAggregationQuery().WithCount("n").Get(ctx)
 	s.countQuery(1)
@@ -405,7 +382,7 @@ func (s *Store) ListLogs(ctx context.Context, q store.LogQuery, offset, limit in
 
 // PurgeLogs implements store.IntegrationStore: entries older than before have
 // document ids after every id of before's time.
-func (s *Store) PurgeLogs(ctx context.Context, before time.Time, limit int) (int, error) {
+func (s *Driver) PurgeLogs(ctx context.Context, before time.Time, limit int) (int, error) {
 	coll := s.logs()
 	q := coll.Where(fs.DocumentID, ">=", coll.Doc(afterKey(logKey(trunc(before))))).OrderBy(fs.DocumentID, fs.Asc).Select()
 	if limit > 0 {
@@ -445,23 +422,23 @@ func (s *Store) PurgeLogs(ctx context.Context, before time.Time, limit int) (int
 // methods, like QueryShapes, for the same index check.
 func IntegrationQueryShapes() []QueryShape {
 	now := time.Now()
-	shape := func(name, query string, run func(ctx context.Context, s *Store) error) QueryShape {
+	shape := func(name, query string, run func(ctx context.Context, s *Driver) error) QueryShape {
 		return QueryShape{Name: name, Query: query, Run: run}
 	}
 	shapes := []QueryShape{
-		shape("GetIntegration", "integrations where id == ? limit 1", func(ctx context.Context, s *Store) error {
+		shape("GetIntegration", "integrations where id == ? limit 1", func(ctx context.Context, s *Driver) error {
 			_, err := s.GetIntegration(ctx, "x")
 			return ignoreNotFound(err)
 		}),
-		shape("ListIntegrations(seenSince)", "integrations where lastSeen >= ?", func(ctx context.Context, s *Store) error {
+		shape("ListIntegrations(seenSince)", "integrations where lastSeen >= ?", func(ctx context.Context, s *Driver) error {
 			_, err := s.ListIntegrations(ctx, store.IntegrationQuery{SeenSince: now})
 			return err
 		}),
-		shape("PurgeIntegrations", "integrations where lastSeen < ? limit n", func(ctx context.Context, s *Store) error {
+		shape("PurgeIntegrations", "integrations where lastSeen < ? limit n", func(ctx context.Context, s *Driver) error {
 			_, err := s.PurgeIntegrations(ctx, now, 10)
 			return err
 		}),
-		shape("PurgeLogs", "logs where __name__ >= ? order by __name__ select () limit n", func(ctx context.Context, s *Store) error {
+		shape("PurgeLogs", "logs where __name__ >= ? order by __name__ select () limit n", func(ctx context.Context, s *Driver) error {
 			_, err := s.PurgeLogs(ctx, now, 10)
 			return err
 		}),
@@ -478,7 +455,7 @@ func IntegrationQueryShapes() []QueryShape {
 			label := strings.Trim(map[string]string{"": "", "i": "integrationId"}[integ]+","+bounds, ",")
 			shapes = append(shapes, shape("ListLogs("+label+")",
 				"logs where <"+label+"> order by __name__ (count, then offset/limit)",
-				func(ctx context.Context, s *Store) error {
+				func(ctx context.Context, s *Driver) error {
 					_, _, err := s.ListLogs(ctx, q, 1, 10)
 					return err
 				}))

@@ -5,7 +5,6 @@ package storeconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -48,12 +47,5 @@ func Open(ctx context.Context, c Config) (store.Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("firestore client: %w", err)
 	}
-	return closing{Store: firestore.New(ctx, client, firestore.Options{Prefix: c.FirestorePrefix}), client: client}, nil
+	return firestore.New(ctx, client, firestore.Options{Prefix: c.FirestorePrefix, CloseClient: true}), nil
 }
-
-type closing struct {
-	*firestore.Store // the concrete type, so optional interfaces (store.IntegrationStore) show through
-	client           *fs.Client
-}
-
-func (c closing) Close() error { return errors.Join(c.Store.Close(), c.client.Close()) }

@@ -16,8 +16,8 @@ const benchRuns = 256
 // by its current task's .triggered id (RunByTask) and write it back with a
 // ~4 KB body (PutRun), as the engine does for every .started/.finished event.
 //
-// When the store has a `Stats() (reads, writes int64)` method (every driver in
-// this repository does), the benchmark also reports documents read and written
+// When the store declares Stats (every driver in this repository does), the
+// benchmark also reports documents read and written
 // per transaction as reads/op and writes/op.
 func BenchmarkTransition(b *testing.B, s store.Store) {
 	ctx := b.Context()
@@ -43,10 +43,10 @@ func BenchmarkTransition(b *testing.B, s store.Store) {
 		}
 	}
 
-	stats, hasStats := s.(interface{ Stats() (reads, writes int64) })
+	stats := s.Capabilities().Stats
 	var reads0, writes0 int64
-	if hasStats {
-		reads0, writes0 = stats.Stats()
+	if stats != nil {
+		reads0, writes0 = stats()
 	}
 	b.ReportAllocs()
 	n := 0
@@ -70,8 +70,8 @@ func BenchmarkTransition(b *testing.B, s store.Store) {
 			b.Fatalf("transition: %v", err)
 		}
 	}
-	if hasStats && n > 0 {
-		reads, writes := stats.Stats()
+	if stats != nil && n > 0 {
+		reads, writes := stats()
 		b.ReportMetric(float64(reads-reads0)/float64(n), "reads/op")
 		b.ReportMetric(float64(writes-writes0)/float64(n), "writes/op")
 	}

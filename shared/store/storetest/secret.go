@@ -12,9 +12,9 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
-// RunSecrets runs the conformance suite of store.SecretStore. newStore must
+// runSecrets runs the conformance suite of store.SecretStore. newStore must
 // return an empty store for the calling (sub)test.
-func RunSecrets(t *testing.T, newStore func(t *testing.T) store.SecretStore) {
+func runSecrets(t *testing.T, newStore func(t *testing.T) store.SecretStore) {
 	ctx := context.Background()
 	at := time.Date(2026, 3, 1, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
 	mk := func(name, scope, project string, keys ...string) *store.Secret {

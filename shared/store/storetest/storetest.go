@@ -1,7 +1,9 @@
 // Package storetest is the conformance suite for store drivers, in the style of
 // go-cloud's docstore/drivertest: every driver's tests call Run with a
-// constructor, so all drivers are held to one executable definition of the
-// store.Store contract. Behaviour the contract leaves open is pinned here:
+// Harness (a constructor of fresh drivers and the driver's capability
+// flags), so all drivers are held to one executable definition of the
+// store contract, through the portable layer store.New puts over them.
+// Behaviour the contract leaves open is pinned here:
 //
 //   - Page.Size 0 (and DueRuns limit 0) means no limit; a page whose NextToken is
 //     non-empty is full, and the last page's NextToken is "".
@@ -11,6 +13,10 @@
 //   - Empty listings are empty slices with a nil error, never ErrNotFound.
 //   - Sort ties are broken by ID (or event ID) in the listing's direction.
 //   - Times round-trip at microsecond precision (Firestore's), in UTC.
+//
+// Every group runs for every driver; a flag off does not skip a group but
+// asserts that the driver declares nothing there (and the portable
+// behaviour where there is one).
 package storetest
 
 import (
@@ -25,10 +31,34 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
-// Run runs the conformance suite. newStore must return an empty store for the
-// calling (sub)test and arrange its cleanup (Close) with t.Cleanup; the suite
-// never closes stores itself.
-func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
+// Harness describes a driver to the suite.
+type Harness struct {
+	// NewDriver returns an empty driver for the calling (sub)test and
+	// arranges its cleanup (Close) with t.Cleanup; the suite never closes
+	// drivers itself.
+	NewDriver func(t *testing.T) store.Driver
+	// Flags are what the driver declares in Features; the suite checks the
+	// declaration against them.
+	Flags Flags
+}
+
+// Flags name the optional groups and capabilities a driver has. Together
+// with the four groups every driver has, they cover every method.
+type Flags struct {
+	Integrations bool // store.IntegrationStore, every method
+	Secrets      bool // store.SecretStore, every method
+
+	// Capabilities the driver declares itself (false: the portable one).
+	HasProject, AppendEventLazy, AckOutboxLazy, Health bool
+	// Capabilities with no portable stand-in (false: none).
+	PurgeHistory, Stats bool
+}
+
+// newStore returns the portable store over a fresh driver.
+func (h Harness) newStore(t *testing.T) store.Store { return store.New(h.NewDriver(t)) }
+
+// Run runs the conformance suite.
+func Run(t *testing.T, h Harness) {
 	groups := []struct {
 		name string
 		fn   func(t *testing.T, newStore func(t *testing.T) store.Store)
@@ -47,10 +77,50 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Resources", testResources},
 		{"TooLarge", testTooLarge},
 		{"BadPageToken", testBadPageToken},
-		{"Capabilities", testCapabilities},
 	}
 	for _, g := range groups {
-		t.Run(g.name, func(t *testing.T) { g.fn(t, newStore) })
+		t.Run(g.name, func(t *testing.T) { g.fn(t, h.newStore) })
+	}
+	t.Run("Features", func(t *testing.T) { testFeatures(t, h) })
+	t.Run("Capabilities", func(t *testing.T) { testCapabilities(t, h) })
+	t.Run("Rules", func(t *testing.T) { testRules(t, h) })
+	t.Run("Integrations", func(t *testing.T) {
+		if !h.Flags.Integrations {
+			if h.newStore(t).Integrations() != nil {
+				t.Fatal("Integrations() is not nil for a driver without integrations")
+			}
+			return
+		}
+		runIntegrations(t, func(t *testing.T) store.IntegrationStore { return h.newStore(t).Integrations() })
+	})
+	t.Run("Secrets", func(t *testing.T) {
+		if !h.Flags.Secrets {
+			if h.newStore(t).Secrets() != nil {
+				t.Fatal("Secrets() is not nil for a driver without secrets")
+			}
+			return
+		}
+		runSecrets(t, func(t *testing.T) store.SecretStore { return h.newStore(t).Secrets() })
+	})
+}
+
+// testFeatures checks that the driver declares exactly what its flags say.
+func testFeatures(t *testing.T, h Harness) {
+	f := h.NewDriver(t).Features()
+	c := f.Capabilities
+	for name, got := range map[string][2]bool{
+		"Integrations":    {f.Integrations != nil, h.Flags.Integrations},
+		"Secrets":         {f.Secrets != nil, h.Flags.Secrets},
+		"HasProject":      {c.HasProject != nil, h.Flags.HasProject},
+		"AppendEventLazy": {c.AppendEventLazy != nil, h.Flags.AppendEventLazy},
+		"AckOutboxLazy":   {c.AckOutboxLazy != nil, h.Flags.AckOutboxLazy},
+		"Health":          {c.Health != nil, h.Flags.Health},
+		"PurgeHistory":    {c.PurgeHistory != nil, h.Flags.PurgeHistory},
+		"Stats":           {c.Stats != nil, h.Flags.Stats},
+	} {
+		if got[0] != got[1] {
+			t.Errorf("%s: declared %v, flag %v", name, got[0], got[1])
+		}
 	}
 }
 

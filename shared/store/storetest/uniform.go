@@ -12,11 +12,11 @@ import (
 	"github.com/slipwayhq/slipway/shared/store"
 )
 
-// RunIntegrations runs the conformance suite of store.IntegrationStore.
+// runIntegrations runs the conformance suite of store.IntegrationStore.
 // newStore must return an empty store for the calling (sub)test, as for Run.
 // Beyond the interface's documentation it pins: nil and empty filter lists
 // are equivalent; empty listings are empty slices.
-func RunIntegrations(t *testing.T, newStore func(t *testing.T) store.IntegrationStore) {
+func runIntegrations(t *testing.T, newStore func(t *testing.T) store.IntegrationStore) {
 	groups := []struct {
 		name string
 		fn   func(t *testing.T, newStore func(t *testing.T) store.IntegrationStore)
