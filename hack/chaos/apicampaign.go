@@ -44,7 +44,7 @@ func apiRuntime(ctx context.Context, bin, root, tmp string) (*proc, *client, []r
 	if err := p.start(ctx); err != nil {
 		return nil, nil, nil, err
 	}
-	api := &client{base: p.api, token: campaignToken, c: &http.Client{Timeout: 30 * time.Second}}
+	api := &client{bases: []string{p.api}, token: campaignToken, c: &http.Client{Timeout: 30 * time.Second}}
 	sy := "apiVersion: spec.keptn.sh/0.2.3\nkind: Shipyard\nmetadata: {name: p}\nspec:\n  stages:\n" +
 		"    - name: dev\n      sequences: [{name: delivery, tasks: [{name: deploy}]}]\n"
 	if err := api.post(ctx, "/api/controlPlane/v1/project", map[string]any{"name": "p",
@@ -65,7 +65,7 @@ func apiRuntime(ctx context.Context, bin, root, tmp string) (*proc, *client, []r
 }
 
 func openAPIRoutes(ctx context.Context, api *client) ([]route, error) {
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.base+"/api/swagger-ui/swagger.yaml", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.bases[0]+"/api/swagger-ui/swagger.yaml", nil)
 	res, err := api.c.Do(req)
 	if err != nil {
 		return nil, err
@@ -155,7 +155,7 @@ func AuthCampaign(ctx context.Context, bin, root string) (AuthReport, error) {
 			{"token in query apiToken", "?apiToken=" + campaignToken, ""},
 		} {
 			body := []byte(`{"name":"p","type":"sh.keptn.event.dev.delivery.triggered","data":{"project":"p","stage":"dev","service":"s"}}`)
-			req, _ := http.NewRequestWithContext(ctx, rt.method, api.base+path+c.query, bytes.NewReader(body))
+			req, _ := http.NewRequestWithContext(ctx, rt.method, api.bases[0]+path+c.query, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
 			if c.header != "" {
 				req.Header.Set("x-token", c.header)
@@ -340,7 +340,7 @@ func digest(ctx context.Context, api *client) (string, error) {
 		"/api/resource-service/v1/project/p/stage/dev/service/s/resource?pageSize=100",
 		"/api/controlPlane/v1/log",
 	} {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.base+path, nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, api.bases[0]+path, nil)
 		req.Header.Set("x-token", api.token)
 		res, err := api.c.Do(req)
 		if err != nil {
@@ -385,7 +385,7 @@ func (r fuzzReq) String() string {
 }
 
 func (r fuzzReq) do(ctx context.Context, api *client) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, r.method, api.base+"/", bytes.NewReader(r.body))
+	req, err := http.NewRequestWithContext(ctx, r.method, api.bases[0]+"/", bytes.NewReader(r.body))
 	if err != nil {
 		return 0, nil, err
 	}
