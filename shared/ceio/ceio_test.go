@@ -494,22 +494,6 @@ func TestNewRequestRewindsBody(t *testing.T) {
 	}
 }
 
-func TestMemoBounded(t *testing.T) {
-	var m memo[int]
-	for i := range memoMax + 10 {
-		m.put(fmt.Sprint(i), i)
-	}
-	if n := len(*m.m.Load()); n != memoMax {
-		t.Fatalf("%d entries", n)
-	}
-	if v, ok := m.get("3"); !ok || v != 3 {
-		t.Fatal(v, ok)
-	}
-	if _, ok := m.get(fmt.Sprint(memoMax + 1)); ok {
-		t.Fatal("stored past the bound")
-	}
-}
-
 func keptnEvent(t testing.TB) event.Event {
 	e := event.New()
 	e.SetID("7f6d0e0a-3c1b-4d6e-9a55-2f0c1b3e4a5d")

@@ -23,8 +23,8 @@ import (
 // later request then waits forever. Under load that showed as deliveries
 // timing out again on every retry.
 //
-// Binary-mode requests are decoded by ceio rather than sdk-go's
-// binding.ToEvent, whose per-event cost showed in profiles under load.
+// Requests are decoded by ceio (sdk-go's binding.ToEvent with a size limit
+// and validation).
 //
 // Answers: 200 when fn returns nil or an ACK result; the status of a
 // *cehttp.Result fn returns; 500 for any other error; 400 for a request that
