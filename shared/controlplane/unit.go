@@ -143,7 +143,7 @@ func (u *unit) flush() ([]emission, error) {
 	var emitted []emission
 	for _, id := range u.order {
 		l := u.runs[id]
-		body, err := l.v.AppendJSON(make([]byte, 0, docSize(l.orig)))
+		body, err := json.Marshal(l.v)
 		if err != nil {
 			return nil, fmt.Errorf("encode run %s: %w", id, err)
 		}
@@ -160,7 +160,7 @@ func (u *unit) flush() ([]emission, error) {
 		}
 	}
 	for k, l := range u.lanes {
-		body, err := l.v.AppendJSON(make([]byte, 0, docSize(l.orig)))
+		body, err := json.Marshal(l.v)
 		if err != nil {
 			return nil, fmt.Errorf("encode lane %v: %w", k, err)
 		}
@@ -193,10 +193,6 @@ func (u *unit) flush() ([]emission, error) {
 	}
 	return emitted, nil
 }
-
-// docSize is the buffer to encode a document into: room for it to grow a
-// little past its stored size.
-func docSize(orig []byte) int { return len(orig) + len(orig)/4 + 512 }
 
 // keep returns the flushed runs with their documents, for the run cache
 // (see Service.finish).
