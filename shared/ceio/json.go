@@ -6,6 +6,7 @@ import (
 	"github.com/slipwayhq/slipway/shared/cejson"
 )
 
-// MarshalJSON encodes e in structured mode (cejson.Marshal: the object
-// sdk-go's Event.MarshalJSON writes, in one buffer).
+// MarshalJSON encodes e in structured mode: sdk-go's Event.MarshalJSON
+// with invalid UTF-8 replaced (cejson.Marshal), so a stored event is always
+// valid JSON.
 func MarshalJSON(e event.Event) ([]byte, error) { return cejson.Marshal(e) }

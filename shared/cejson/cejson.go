@@ -1,96 +1,46 @@
-// Package cejson writes CloudEvents in structured JSON mode without
-// sdk-go's per-event machinery. It has no HTTP code, so the engine (which
-// encodes every event it emits into the run's outbox) can use it without
-// importing the transport.
+// Package cejson writes CloudEvents in structured JSON mode with sdk-go's
+// encoder, in a package without HTTP code, so that the engine (which
+// encodes every event it emits into the run's outbox) does not import the
+// transport.
+//
+// Until 2026-12-04 it wrote Keptn events by hand in one buffer; the load
+// harness showed no difference beyond its noise, so sdk-go's
+// Event.MarshalJSON does it now (docs/benchmarks.md, "Giving back to
+// libraries").
 package cejson
 
 import (
-	"slices"
-	"strings"
+	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
-	"github.com/cloudevents/sdk-go/v2/types"
-
-	"github.com/slipwayhq/slipway/shared/jsonstr"
 )
 
-// Marshal encodes e in structured mode: the object sdk-go's
-// Event.MarshalJSON writes, attributes in its order, extensions sorted by
-// name, except that invalid UTF-8 in a string becomes U+FFFD (sdk-go
-// copies the bytes, which is not valid JSON). Spec 1.0 events with JSON data and string extensions (every Keptn
-// event) are written here in one buffer; anything else goes to sdk-go.
-// The history stores every event this way, and sdk-go's encoder (a pooled
-// jsoniter stream, a sorted copy of the extension names, a second buffer)
-// was a fifth of ingesting one.
+// Marshal encodes e in structured mode as sdk-go's Event.MarshalJSON does,
+// except that each byte of invalid UTF-8 becomes U+FFFD, as encoding/json
+// writes it: sdk-go copies such bytes as they are, which is not valid JSON,
+// and an attribute or extension read from an HTTP header may carry them
+// into the history or a run's outbox.
 func Marshal(e event.Event) ([]byte, error) {
-	ec, ok := e.Context.(*event.EventContextV1)
-	if !ok || ec == nil || e.DataBase64 || !jsonMedia(ec.DataContentType) {
-		return e.MarshalJSON()
+	b, err := e.MarshalJSON()
+	if err != nil || utf8.Valid(b) {
+		return b, err
 	}
-	var names [16]string
-	exts := names[:0]
-	for k, v := range ec.Extensions {
-		if _, ok := v.(string); !ok {
-			return e.MarshalJSON()
+	return validUTF8(b), nil
+}
+
+// validUTF8 returns b with each byte that does not start a valid UTF-8
+// sequence replaced by U+FFFD (bytes.ToValidUTF8 would replace a run of
+// them with one, and json.Unmarshal reads each as one).
+func validUTF8(b []byte) []byte {
+	out := make([]byte, 0, len(b)+8)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+		} else {
+			out = append(out, b[i:i+n]...)
 		}
-		exts = append(exts, k)
+		i += n
 	}
-	slices.Sort(exts)
-
-	n := 160 + len(ec.ID) + len(ec.Type) + len(e.DataEncoded)
-	for _, k := range exts {
-		n += len(k) + len(ec.Extensions[k].(string)) + 6
-	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"specversion":"1.0","id":`...)
-	b = appendString(b, ec.ID)
-	b = append(b, `,"source":`...)
-	b = appendString(b, ec.Source.String())
-	b = append(b, `,"type":`...)
-	b = appendString(b, ec.Type)
-	if ec.Subject != nil {
-		b = append(b, `,"subject":`...)
-		b = appendString(b, *ec.Subject)
-	}
-	if ec.DataContentType != nil {
-		b = append(b, `,"datacontenttype":`...)
-		b = appendString(b, *ec.DataContentType)
-	}
-	if ec.DataSchema != nil {
-		b = append(b, `,"dataschema":`...)
-		b = appendString(b, ec.DataSchema.String())
-	}
-	if ec.Time != nil {
-		b = append(b, `,"time":`...)
-		b = appendString(b, types.FormatTime(ec.Time.Time))
-	}
-	if e.DataEncoded != nil {
-		// As sdk-go does, JSON data goes in as it is: the caller has
-		// checked it is JSON (sdk-go does not either).
-		b = append(b, `,"data":`...)
-		b = append(b, e.DataEncoded...)
-	}
-	for _, k := range exts {
-		b = append(b, ',')
-		b = appendString(b, k)
-		b = append(b, ':')
-		b = appendString(b, ec.Extensions[k].(string))
-	}
-	return append(b, '}'), nil
+	return out
 }
-
-// jsonMedia reports whether a datacontenttype means JSON data that sdk-go
-// writes as it is and reads back as JSON: absent, or application/json with
-// any parameters. (sdk-go writes "Application/JSON" data as it is too, but
-// its reader then wants a string: that case stays with sdk-go.)
-func jsonMedia(ct *string) bool {
-	if ct == nil {
-		return true
-	}
-	mt, _, _ := strings.Cut(*ct, ";")
-	return strings.TrimSpace(mt) == event.ApplicationJSON
-}
-
-// appendString appends s as a JSON string, as encoding/json writes it
-// without HTML escaping (sdk-go writes <, > and & as they are too).
-func appendString(b []byte, s string) []byte { return jsonstr.Append(b, s, false) }
