@@ -86,6 +86,10 @@ type Report struct {
 
 const chaosToken = "chaos-token-0123456789abcdef"
 
+// resendAfter is how long the client waits after sending a trigger before
+// it may send it again (once the control plane does not know it).
+const resendAfter = 10 * time.Second
+
 // KillLoop triggers o.Runs sequences through the API of local runtime
 // processes, kills one with SIGKILL o.Kills times at random moments and
 // restarts it on the same data (directory or Firestore database), then
@@ -205,6 +209,7 @@ func KillLoop(ctx context.Context, o Options) (Report, error) {
 		sent    = make([]int, o.Runs)       // generation it was last sent in (0: never, -1: refused)
 		known   = make([]bool, o.Runs)      // the control plane has its run
 		firstAt = make([]time.Time, o.Runs) // first send
+		lastAt  = make([]time.Time, o.Runs) // last send
 		gen     = 1
 		resends int
 	)
@@ -215,13 +220,18 @@ func KillLoop(ctx context.Context, o Options) (Report, error) {
 		sem := make(chan struct{}, 16)
 		for i, kctx := range ctxs[:upTo] {
 			sentMu.Lock()
-			skip := sent[i] == g || known[i] || ex.finished(kctx)
 			again := sent[i] != 0
+			// Not again within resendAfter of the last send: a trigger
+			// the control plane has not taken yet is most often waiting
+			// in a live broker's queue behind a blocked handler, and a
+			// duplicate only adds to that queue.
+			skip := sent[i] == g || known[i] || ex.finished(kctx) || sent[i] > 0 && time.Since(lastAt[i]) < resendAfter
 			if !skip && !again {
 				firstAt[i] = time.Now()
 			}
 			if !skip {
 				sent[i] = g
+				lastAt[i] = time.Now()
 			}
 			sentMu.Unlock()
 			if skip {
