@@ -146,6 +146,10 @@ func KillLoop(ctx context.Context, o Options) (Report, error) {
 			return Report{}, err
 		}
 		common = append(common, "FIRESTORE_PROJECT="+fsConf.FirestoreProject, "FIRESTORE_PREFIX="+fsConf.FirestorePrefix,
+			// Each sweep queries the due runs; two processes every 200 ms
+			// kept the emulator's one busy thread busier (a cluster sweeps
+			// once a minute).
+			"SLIPWAY_SWEEP_INTERVAL=1s",
 			// One secrets key for both, as replicas share one Secret.
 			"SLIPWAY_SECRETS_KEY="+base64.StdEncoding.EncodeToString(key))
 	}
